@@ -1,0 +1,132 @@
+"""Named, versioned molecular fingerprints: the second modality of the model and the key of candidate ranking.
+
+A fingerprint is identified by :class:`FingerprintSpec` (name, version, width). Training, ranking and evaluation must
+use the identical spec: datasets record it in their Parquet metadata and trained models in their config, and every
+consumer checks it.
+
+Available names (see :func:`available`):
+
+- ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask).
+- ``morgan2``: RDKit Morgan (ECFP4-like) bits, radius 2, 2048 bits by default.
+- ``maccs``: the 166 MACCS keys (RDKit's bit 0 is unused and dropped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+DEFAULT_FINGERPRINT = "specvae"
+
+
+@dataclass(frozen=True)
+class FingerprintSpec:
+    """What a fingerprint is: ``name``, ``version`` (changes whenever any bit's meaning changes) and ``n_bits``."""
+
+    name: str
+    version: str
+    n_bits: int
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FingerprintSpec:
+        data = json.loads(text)
+        return cls(name=str(data["name"]), version=str(data["version"]), n_bits=int(data["n_bits"]))
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.n_bits} bits)"
+
+
+class Fingerprinter:
+    """Computes one fingerprint for RDKit molecules. Subclasses implement :meth:`compute`."""
+
+    spec: FingerprintSpec
+
+    def compute(self, mols: Sequence) -> np.ndarray:
+        """Bits of each molecule: ``uint8`` array of shape ``(len(mols), n_bits)`` holding 0/1."""
+        raise NotImplementedError
+
+
+class MorganFingerprinter(Fingerprinter):
+    """RDKit Morgan bits (radius 2 by default), folded to ``n_bits``."""
+
+    def __init__(self, n_bits: int = 2048, radius: int = 2):
+        from rdkit.Chem import rdFingerprintGenerator
+
+        self.spec = FingerprintSpec(name=f"morgan{radius}", version="1", n_bits=n_bits)
+        self._generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+
+    def compute(self, mols: Sequence) -> np.ndarray:
+        out = np.zeros((len(mols), self.spec.n_bits), dtype=np.uint8)
+        for i, mol in enumerate(mols):
+            out[i] = self._generator.GetFingerprintAsNumPy(mol)
+        return out
+
+
+class MACCSFingerprinter(Fingerprinter):
+    """The 166 MACCS keys as implemented by RDKit (its unused bit 0 dropped)."""
+
+    def __init__(self, n_bits: int | None = None):
+        if n_bits not in (None, 166):
+            raise ValueError(f"the MACCS fingerprint has 166 bits, not {n_bits}")
+        self.spec = FingerprintSpec(name="maccs", version="1", n_bits=166)
+
+    def compute(self, mols: Sequence) -> np.ndarray:
+        from rdkit import DataStructs
+        from rdkit.Chem import MACCSkeys
+
+        out = np.zeros((len(mols), 167), dtype=np.uint8)
+        for i, mol in enumerate(mols):
+            DataStructs.ConvertToNumpyArray(MACCSkeys.GenMACCSKeys(mol), out[i])
+        return out[:, 1:]
+
+
+_REGISTRY: dict[str, Callable[..., Fingerprinter]] = {
+    "morgan2": lambda n_bits=None: MorganFingerprinter(n_bits=n_bits or 2048, radius=2),
+    "maccs": lambda n_bits=None: MACCSFingerprinter(n_bits=n_bits),
+}
+
+
+def register(name: str, factory: Callable[..., Fingerprinter]) -> None:
+    """Make ``factory(n_bits=None)`` available as fingerprint ``name``."""
+    _REGISTRY[name] = factory
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`get_fingerprinter`."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def get_fingerprinter(name: str = DEFAULT_FINGERPRINT, n_bits: int | None = None) -> Fingerprinter:
+    """The fingerprinter called ``name`` (``n_bits`` overrides the default width where the fingerprint allows it)."""
+    _load_builtin()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown fingerprint {name!r}; choose one of {', '.join(sorted(_REGISTRY))}") from None
+    return factory(n_bits=n_bits)
+
+
+def _load_builtin() -> None:
+    """Register fingerprints defined in other modules (imported lazily: they load data files)."""
+    if "specvae" not in _REGISTRY:
+        try:
+            from specvae.chem import substructure  # noqa: F401  (registers "specvae")
+        except ImportError:
+            pass
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack a ``(n, n_bits)`` 0/1 array into ``(n, ceil(n_bits / 8))`` bytes (big bit order)."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8), axis=-1)
+
+
+def unpack_bits(packed: np.ndarray, n_bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: ``(n, ceil(n_bits / 8))`` bytes -> ``(n, n_bits)`` uint8 0/1."""
+    return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=-1, count=n_bits)

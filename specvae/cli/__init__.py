@@ -1,0 +1,16 @@
+"""Command-line interface: ``specvae <command>``; one thin module per command over the library API."""
+
+from __future__ import annotations
+
+from specvae.cli._app import app
+
+# Importing a command module registers its commands on ``app``. Keep these imports cheap (typer + stdlib only).
+from specvae.cli import version as _version  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point of the ``specvae`` console script."""
+    app(prog_name="specvae")
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,44 @@
+"""Shared test fixtures: where the real data lives, markers, small builders.
+
+Tests that need the large public files of ``../shared/data`` use the ``shared_data`` fixture, which skips with a stated
+reason where that folder is absent (a user's clone has only ``tests/fixtures``). Set ``SPECVAE_SHARED_DATA`` to point
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED_DATA = Path(os.environ.get("SPECVAE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """The committed test fixtures (small, openly licensed samples; see tests/fixtures/SOURCE.md)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (MassBank, CASMI 2016, MNIST, ...); the test is skipped when it is not there."""
+    if not (SHARED_DATA / "README.md").exists():
+        pytest.skip(f"needs the shared public data set at {SHARED_DATA} (set SPECVAE_SHARED_DATA); not on this machine")
+    return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_gpu = torch.cuda.is_available()
+    except ImportError:
+        has_gpu = False
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU; none on this machine")
+    for item in items:
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip_gpu)
