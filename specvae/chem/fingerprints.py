@@ -130,3 +130,34 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 def unpack_bits(packed: np.ndarray, n_bits: int) -> np.ndarray:
     """Inverse of :func:`pack_bits`: ``(n, ceil(n_bits / 8))`` bytes -> ``(n, n_bits)`` uint8 0/1."""
     return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=-1, count=n_bits)
+
+
+def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | str = DEFAULT_FINGERPRINT, cache=None,
+                         workers: int = 1, progress: bool = False) -> np.ndarray:
+    """Fingerprints of parsed structures, one row per structure (``uint8`` 0/1, shape ``(n, n_bits)``).
+
+    Parameters
+    ----------
+    structures
+        :class:`specvae.chem.molecules.Structure` objects (canonical SMILES + InChIKey). Each distinct InChIKey is
+        computed once; duplicates share the row.
+    fingerprinter
+        A :class:`Fingerprinter` or a fingerprint name; default ``"specvae"``.
+    cache
+        A fingerprint cache keyed by InChIKey (see :mod:`specvae.chem.cache`); ``None`` computes everything.
+    workers
+        Processes to compute cache misses with (1 = in this process).
+    progress
+        Draw a progress bar.
+    """
+    from specvae.chem.molecules import mol_from_text
+
+    if isinstance(fingerprinter, str):
+        fingerprinter = get_fingerprinter(fingerprinter)
+    keys = [s.inchikey for s in structures]
+    unique = list(dict.fromkeys(keys))
+    first = {s.inchikey: s for s in reversed(structures)}
+    mols = [mol_from_text(first[k].smiles) for k in unique]
+    bits = fingerprinter.compute(mols)
+    row = {k: i for i, k in enumerate(unique)}
+    return bits[[row[k] for k in keys]] if keys else np.zeros((0, fingerprinter.spec.n_bits), np.uint8)
