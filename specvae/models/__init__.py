@@ -1,0 +1,34 @@
+"""The multimodal VAEs: SVAE, VAEVAE, VAEVAE*, SVAE*, MMVAE, for any number of modalities.
+
+:data:`MODELS` is the only registry: model name -> (architecture, loss). Build a model with :func:`build_model`.
+"""
+
+from __future__ import annotations
+
+from specvae.models.base import MultimodalVAE
+from specvae.models.config import ModalityConfig, ModelConfig, canonical_model_name, spectra_model_config
+from specvae.models.mmvae import MMVAE
+from specvae.models.svae import SVAE
+from specvae.models.vaevae import VAEVAE
+
+MODELS: dict[str, tuple[type[MultimodalVAE], str]] = {
+    "svae": (SVAE, "svae"),
+    "vaevae": (VAEVAE, "vaevae"),
+    "vaevae_star": (VAEVAE, "svae"),  # VAEVAE architecture, SVAE loss
+    "svae_star": (SVAE, "vaevae"),  # SVAE architecture, VAEVAE loss
+    "mmvae": (MMVAE, "vaevae"),  # the loss kind is unused: MMVAE has its own objective
+}
+
+
+def build_model(config: ModelConfig) -> MultimodalVAE:
+    """A freshly initialised model for ``config``."""
+    cls, loss_kind = MODELS[canonical_model_name(config.model)]
+    return cls(config, loss_kind=loss_kind)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["MODELS", "MMVAE", "SVAE", "VAEVAE", "ModalityConfig", "ModelConfig", "MultimodalVAE", "build_model",
+           "count_parameters", "spectra_model_config"]

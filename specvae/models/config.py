@@ -1,0 +1,153 @@
+"""Model configuration: frozen dataclasses that round-trip through JSON, plus the paper's spectra presets.
+
+A trained run stores ``ModelConfig.to_dict()`` in its ``config.json``; :func:`ModelConfig.from_dict` rebuilds the
+identical architecture (unknown keys and wrong types are errors, never silently ignored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from specvae import schema
+from specvae.errors import InputError
+
+MODEL_NAMES = ("svae", "vaevae", "vaevae_star", "svae_star", "mmvae")
+_ALIASES = {"vaevae*": "vaevae_star", "svae*": "svae_star", "vaevae-star": "vaevae_star", "svae-star": "svae_star"}
+
+
+def canonical_model_name(name: str) -> str:
+    """``"VAEVAE*"`` / ``"vaevae-star"`` -> ``"vaevae_star"``; raises for unknown names."""
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in MODEL_NAMES:
+        raise InputError(f"unknown model {name!r}; choose one of svae, vaevae, vaevae_star (VAEVAE*), "
+                         "svae_star (SVAE*), mmvae")
+    return key
+
+
+@dataclass(frozen=True)
+class ModalityConfig:
+    """One modality: its data shape, likelihood and encoder/decoder networks.
+
+    ``encoder``/``decoder`` name a network family in :mod:`specvae.models.nets` (``"mlp"`` by default; the image
+    benchmarks register convolutional ones); ``*_widths`` are the hidden layer widths; ``net_options`` passes
+    family-specific settings; ``likelihood_options`` e.g. ``{"low": 0, "high": 4.615}`` (Gaussian clamp),
+    ``{"scale": 0.01}`` (Laplace) or ``{"weight": 0.002}``.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    likelihood: str = "bernoulli"
+    encoder: str = "mlp"
+    decoder: str = "mlp"
+    encoder_widths: tuple[int, ...] = ()
+    decoder_widths: tuple[int, ...] = ()
+    batchnorm: bool = False
+    activation: str = "relu"
+    likelihood_options: dict[str, Any] = field(default_factory=dict)
+    net_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A multimodal VAE: which model, its modalities and latent size.
+
+    ``model``: ``svae``, ``vaevae``, ``vaevae_star`` (VAEVAE architecture, SVAE loss), ``svae_star`` (SVAE
+    architecture, VAEVAE loss) or ``mmvae``. ``prior_expert`` adds N(0, I) to every product of experts (off by
+    default, following the paper's eq. 3-5). ``joint_width``: width of the per-modality layer of VAEVAE's joint
+    encoder (appendix A gives none; ``0`` means the modality encoder's feature width). ``iwae_samples``: K of MMVAE's
+    importance-weighted bound.
+    """
+
+    model: str = "svae"
+    modalities: tuple[ModalityConfig, ...] = ()
+    latent_dim: int = 300
+    prior_expert: bool = False
+    joint_width: int = 0
+    iwae_samples: int = 10
+
+    def __post_init__(self):
+        object.__setattr__(self, "model", canonical_model_name(self.model))
+        names = [m.name for m in self.modalities]
+        if len(names) < 2:
+            raise InputError("a multimodal VAE needs at least two modalities")
+        if len(set(names)) != len(names):
+            raise InputError(f"modality names must be unique, got {names}")
+        if self.model in ("vaevae_star", "svae_star") and len(names) != 2:
+            raise InputError(f"{self.model} is defined for two modalities only (paper, Algorithm 1)")
+        if self.latent_dim < 1:
+            raise InputError(f"latent_dim must be positive, got {self.latent_dim}")
+
+    def modality(self, name: str) -> ModalityConfig:
+        for m in self.modalities:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def replace(self, **changes) -> ModelConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        data = dict(data)
+        mods = tuple(_from_dict(ModalityConfig, m) for m in data.pop("modalities", ()))
+        return _from_dict(cls, {**data, "modalities": mods})
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise InputError(f"unknown {cls.__name__} key(s): {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for key, value in data.items():
+        if key in ("shape", "encoder_widths", "decoder_widths"):
+            value = tuple(int(v) for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+# --- the spectra <-> fingerprint presets (paper appendix A, tables A.8 and A.9) ------------------------------------
+
+SPECTRA_PRESETS: dict[str, dict[str, Any]] = {
+    # Tables A.8/A.9, latent 300: about half a billion parameters for SVAE; a GPU model.
+    "paper": dict(latent_dim=300, spectrum_encoder=(10000, 5000, 2048), spectrum_decoder=(3000, 5000, 10000),
+                  fingerprint_encoder=(1024, 1000), fingerprint_decoder=(500, 1024)),
+    # The same shape at about a tenth of the widths: trains on a CPU in minutes per epoch.
+    "small": dict(latent_dim=100, spectrum_encoder=(1000, 500, 256), spectrum_decoder=(300, 500, 1000),
+                  fingerprint_encoder=(512, 256), fingerprint_decoder=(256, 512)),
+    # For tests only.
+    "tiny": dict(latent_dim=8, spectrum_encoder=(32, 16), spectrum_decoder=(16, 32),
+                 fingerprint_encoder=(16,), fingerprint_decoder=(16,)),
+}
+
+
+def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = "paper", **overrides) -> ModelConfig:
+    """The spectrum <-> fingerprint model of the paper (section 4.4, appendix A) at a named width preset.
+
+    The spectrum modality is a unit-variance Gaussian on the 11000 log-intensity bins with the mean clamped to
+    ``[0, ln 101]``; the fingerprint modality is Bernoulli over ``n_bits`` bits.
+    """
+    if preset not in SPECTRA_PRESETS:
+        raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(SPECTRA_PRESETS)}")
+    p = {**SPECTRA_PRESETS[preset], **overrides}
+    spectrum = ModalityConfig(
+        name="spectrum", shape=(schema.N_BINS,), likelihood="gaussian",
+        encoder_widths=tuple(p["spectrum_encoder"]), decoder_widths=tuple(p["spectrum_decoder"]), batchnorm=True,
+        likelihood_options={"low": 0.0, "high": schema.MAX_LOG_INTENSITY},
+    )
+    fingerprint = ModalityConfig(
+        name="fingerprint", shape=(n_bits,), likelihood="bernoulli",
+        encoder_widths=tuple(p["fingerprint_encoder"]), decoder_widths=tuple(p["fingerprint_decoder"]),
+    )
+    return ModelConfig(model=model, modalities=(spectrum, fingerprint), latent_dim=int(p["latent_dim"]),
+                       prior_expert=bool(p.get("prior_expert", False)))

@@ -1,0 +1,142 @@
+"""Encoder and decoder networks, built from a :class:`~specvae.models.config.ModalityConfig`.
+
+Every encoder has the same contract, so that models can combine any of them:
+
+- ``body(x) -> (B, F)`` features, ``feature_dim = F`` (VAEVAE's joint network reuses copies of the body);
+- ``head(h) -> Gaussian`` with ``(B, L)`` mean and log-variance (the "FC. L, FC. L" rows of appendix A);
+- ``forward(x) = head(body(x))``.
+
+A decoder maps ``z`` with any leading dimensions ``(..., L)`` to the likelihood's parameter with the modality's
+shape ``(..., *shape)``.
+
+Network families are looked up by name in :data:`ENCODERS` / :data:`DECODERS`; values are classes or lazy
+``"module:attribute"`` strings, so that image networks (``specvae.bench``) load only when a config names them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from specvae.models.config import ModalityConfig
+from specvae.models.experts import Gaussian
+
+ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+
+
+def activation(name: str) -> nn.Module:
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None
+
+
+def mlp(widths: Sequence[int], batchnorm: bool, act: str, last_activation: bool = True) -> nn.Sequential:
+    """``Linear -> [BatchNorm1d] -> activation`` for each consecutive pair of ``widths``."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        last = i == len(widths) - 2
+        layers.append(nn.Linear(a, b))
+        if not last or last_activation:
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(activation(act))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Base encoder: a ``body`` producing ``feature_dim`` features and a linear Gaussian ``head``."""
+
+    def __init__(self, body: nn.Module, feature_dim: int, latent_dim: int):
+        super().__init__()
+        self.body = body
+        self.feature_dim = feature_dim
+        self.mu = nn.Linear(feature_dim, latent_dim)
+        self.logvar = nn.Linear(feature_dim, latent_dim)
+
+    def head(self, h: Tensor) -> Gaussian:
+        return Gaussian(self.mu(h), self.logvar(h))
+
+    def forward(self, x: Tensor) -> Gaussian:
+        return self.head(self.body(x))
+
+
+class MLPEncoder(Encoder):
+    """Fully connected encoder (tables A.8, A.9): input flattened, hidden ``encoder_widths``."""
+
+    def __init__(self, cfg: ModalityConfig, latent_dim: int):
+        widths = (cfg.size, *cfg.encoder_widths)
+        body = nn.Sequential(nn.Flatten(), mlp(widths, cfg.batchnorm, cfg.activation))
+        super().__init__(body, widths[-1], latent_dim)
+
+
+class MLPDecoder(nn.Module):
+    """Fully connected decoder: ``latent -> decoder_widths -> prod(shape)``, reshaped to the modality's shape.
+
+    BatchNorm (when configured) needs a 2-d input, so extra leading sample dimensions are folded into the batch.
+    """
+
+    def __init__(self, cfg: ModalityConfig, latent_dim: int):
+        super().__init__()
+        self.shape = tuple(cfg.shape)
+        self.net = mlp((latent_dim, *cfg.decoder_widths, cfg.size), cfg.batchnorm, cfg.activation,
+                       last_activation=False)
+
+    def forward(self, z: Tensor) -> Tensor:
+        lead = z.shape[:-1]
+        out = self.net(z.reshape(-1, z.shape[-1]))  # (N, prod(shape))
+        return out.reshape(*lead, *self.shape)
+
+
+ENCODERS: dict[str, type | str] = {"mlp": MLPEncoder}
+DECODERS: dict[str, type | str] = {"mlp": MLPDecoder}
+
+
+def _resolve(table: dict[str, type | str], name: str, kind: str) -> type:
+    try:
+        entry = table[name]
+    except KeyError:
+        raise ValueError(f"unknown {kind} network {name!r}; known: {', '.join(sorted(table))}") from None
+    if isinstance(entry, str):
+        module, attr = entry.split(":")
+        entry = getattr(importlib.import_module(module), attr)
+        table[name] = entry
+    return entry
+
+
+def build_encoder(cfg: ModalityConfig, latent_dim: int) -> Encoder:
+    return _resolve(ENCODERS, cfg.encoder, "encoder")(cfg, latent_dim)
+
+
+def build_decoder(cfg: ModalityConfig, latent_dim: int) -> nn.Module:
+    return _resolve(DECODERS, cfg.decoder, "decoder")(cfg, latent_dim)
+
+
+class JointEncoder(nn.Module):
+    """VAEVAE's joint encoder q(z | x_S) for a subset S of modalities (appendix A).
+
+    For each modality in S: a fresh copy of its encoder body, then a fully connected layer with ReLU; the features
+    are concatenated and a last fully connected layer gives the latent mean and log-variance.
+    """
+
+    def __init__(self, cfgs: Sequence[ModalityConfig], latent_dim: int, width: int = 0):
+        super().__init__()
+        self.names = [c.name for c in cfgs]
+        bodies, projections, total = {}, {}, 0
+        for c in cfgs:
+            enc = build_encoder(c, latent_dim)
+            w = width or enc.feature_dim
+            bodies[c.name] = enc.body
+            projections[c.name] = nn.Sequential(nn.Linear(enc.feature_dim, w), nn.ReLU())
+            total += w
+        self.bodies = nn.ModuleDict(bodies)
+        self.projections = nn.ModuleDict(projections)
+        self.mu = nn.Linear(total, latent_dim)
+        self.logvar = nn.Linear(total, latent_dim)
+
+    def forward(self, inputs: dict[str, Tensor]) -> Gaussian:
+        h = torch.cat([self.projections[n](self.bodies[n](inputs[n])) for n in self.names], dim=-1)
+        return Gaussian(self.mu(h), self.logvar(h))
