@@ -10,7 +10,9 @@ A decoder maps ``z`` with any leading dimensions ``(..., L)`` to the likelihood'
 shape ``(..., *shape)``.
 
 Network families are looked up by name in :data:`ENCODERS` / :data:`DECODERS`; values are classes or lazy
-``"module:attribute"`` strings, so that image networks (``specvae.bench``) load only when a config names them.
+``"module:attribute"`` strings, and a config may also name ``"package.module:Class"`` directly, so that image
+networks (``specvae.bench``) load only when a config names them. A network class is called as
+``cls(modality_config, latent_dim)``.
 """
 
 from __future__ import annotations
@@ -96,13 +98,15 @@ DECODERS: dict[str, type | str] = {"mlp": MLPDecoder}
 
 
 def _resolve(table: dict[str, type | str], name: str, kind: str) -> type:
-    try:
-        entry = table[name]
-    except KeyError:
-        raise ValueError(f"unknown {kind} network {name!r}; known: {', '.join(sorted(table))}") from None
+    entry = table.get(name, name if ":" in name else None)  # "package.module:Class" works without registering
+    if entry is None:
+        raise ValueError(f"unknown {kind} network {name!r}; known: {', '.join(sorted(table))}")
     if isinstance(entry, str):
         module, attr = entry.split(":")
-        entry = getattr(importlib.import_module(module), attr)
+        try:
+            entry = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot load {kind} network {name!r}: {exc}") from None
         table[name] = entry
     return entry
 
