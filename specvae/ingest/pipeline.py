@@ -99,7 +99,6 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
     """
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.ingest.writer import check_out_dir, write_dataset
-    from specvae.progress import counter
     from specvae.splits import check_fractions, read_inchikeys
 
     t_start = time.perf_counter()
@@ -152,8 +151,7 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
                           cleaning=cleaning, fingerprinter=fingerprinter, fractions=fractions, seed=seed,
                           excluded=(exclude_inchikeys, len(excluded)), molecules_path=molecules, timings=timings)
     table = table.replace_schema_metadata(dataset_metadata(fingerprinter, seed, fractions))
-    with counter("Writing", total=None, enabled=progress):
-        write_dataset(out, table, rejects, report, overwrite)
+    write_dataset(out, table, rejects, report, overwrite)
     timings["write_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t_start
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
