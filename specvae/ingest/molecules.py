@@ -45,7 +45,7 @@ def read_molecules(path) -> list[MoleculeRow]:
     delimiter = "\t" if "\t" in first else "," if "," in first else None
     name = os.fspath(path).lower().removesuffix(".gz")
     header = [c.strip().strip('"').lower() for c in next(csv.reader([first], delimiter=delimiter or ","))]
-    if "smiles" in header and (delimiter or name.endswith((".csv", ".tsv")) or len(header) == 1):
+    if "smiles" in header and (delimiter or name.endswith((".csv", ".tsv"))):
         return _read_table(text, first_i, delimiter or ",", header, path)
     if any(h in ("inchi", "id", "name") for h in header) and delimiter:
         raise InputError(f"{os.fspath(path)}: the header has no 'smiles' column (found {', '.join(header)})")
