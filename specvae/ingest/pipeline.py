@@ -118,22 +118,12 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
     excluded = read_inchikeys(exclude_inchikeys) if exclude_inchikeys is not None else set()
     out = check_out_dir(out_dir, overwrite)
 
-    pool = None
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    pool = _pool(workers)
     try:
         timings = {}
-        rows = _Rows()
-        rejects: list[dict] = []
-        steps: dict[str, Counter] = {}
-        peaks: Counter = Counter()
-        files = []
         t = time.perf_counter()
-        for path in inputs:
-            files.append(_read_input(path, cleaning, pool, workers, rows, rejects, steps, peaks, progress))
+        rows, rejects, steps, peaks, files = process_files(inputs, cleaning, pool=pool, workers=workers,
+                                                           progress=progress)
         timings["read_clean_bin_s"] = time.perf_counter() - t
 
         from specvae.ingest.finish import finish
@@ -158,6 +148,35 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
     _rewrite_report(out, report)
     log.info("ingested %s spectra (%s paired) into %s", report["spectra"]["written"], report["spectra"]["paired"], out)
     return report
+
+
+def _pool(workers: int):
+    if workers <= 1:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: workers do not inherit the parent's threads (progress bar, pyarrow pools) or locks
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def process_files(inputs: Sequence, cleaning: Cleaning, *, pool=None, workers: int = 1, progress: bool = False):
+    """Read, clean and bin ``inputs`` (the first stage of :func:`ingest`, also what ``benchmarks/ingest.py`` times).
+
+    Returns ``(rows, rejects, steps, peaks, files)``: the kept spectra (columns + sparse bins), rejection entries,
+    per-step counts, peak counts and one report entry per file. ``pool`` (a process pool) is created and closed here
+    when not given and ``workers`` > 1.
+    """
+    own = pool is None and workers > 1
+    pool = _pool(workers) if own else pool
+    try:
+        rows, rejects, steps, peaks, files = _Rows(), [], {}, Counter(), []
+        for path in inputs:
+            files.append(_read_input(os.fspath(path), cleaning, pool, workers, rows, rejects, steps, peaks, progress))
+        return rows, rejects, steps, peaks, files
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, rejects: list, steps: dict, peaks: Counter,

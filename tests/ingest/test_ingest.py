@@ -246,3 +246,16 @@ def test_full_massbank_with_casmi_answers_excluded(tmp_path, shared_data):
     assert report["structures"]["spectrum_only_by_reason"] == {"no_inchikey": 67}
     assert report["peaks"]["dropped"]["off_grid_high"] > 0
     assert os.path.getsize(tmp_path / "mb" / schema.DATASET_FILE) < 60e6
+
+
+def test_packaged_demo_sample_is_open_and_ingests(tmp_path):
+    from importlib.resources import files
+
+    demo = files("specvae") / "data" / "massbank_demo.msp.gz"
+    from specvae.ingest import read_spectra
+
+    records = list(read_spectra(str(demo)))
+    assert len(records) == 2000 and not any(r.error for r in records)
+    assert {r.metadata["license"] for r in records} <= {"CC BY", "CC BY-SA", "CC0", "dl-de/by-2-0"}
+    assert 300 <= len({r.metadata["inchikey"][:14] for r in records}) <= 600
+    assert os.path.getsize(str(demo)) < 1_000_000
