@@ -21,26 +21,25 @@ def _fractions(text: str) -> tuple[float, float, float]:
 
 @command()
 def ingest(
-    # fmt: off
-    inputs: list[Path] = typer.Argument(..., help="Spectrum files: .msp, .mgf, .mzML, .json (MoNA/GNPS), each optionally .gz.", show_default=False),
-    out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to create (dataset.parquet, rejects.jsonl, report.json).", show_default=False),
-    molecules: Path | None = typer.Option(None, "--molecules", help="SMILES list or CSV with a smiles column: adds structure-only rows (unpaired fingerprints)."),
-    exclude_inchikeys: Path | None = typer.Option(None, "--exclude-inchikeys", help="File of InChIKeys / first blocks (or CSV/TSV with an InChIKey column) whose structures are left out, e.g. benchmark answers."),
-    fingerprint: str = typer.Option("specvae", "--fingerprint", help="Fingerprint name (specvae, morgan2, maccs, ...)."),
-    fractions: str = typer.Option("0.8,0.1,0.1", "--fractions", help="Train,validation,test fractions, assigned by structure (InChIKey first block)."),
+    inputs: list[Path] = typer.Argument(..., help="Spectrum files: .msp .mgf .mzML .json, optionally .gz."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to create."),
+    molecules: Path = typer.Option(None, "--molecules", help="SMILES list or CSV: adds structure-only rows."),
+    exclude_inchikeys: Path = typer.Option(None, "--exclude-inchikeys", help="InChIKeys (or CSV) to leave out."),
+    fingerprint: str = typer.Option("specvae", "--fingerprint", help="Fingerprint: specvae, morgan2, maccs."),
+    fractions: str = typer.Option("0.8,0.1,0.1", "--fractions", help="Train,validation,test share of structures."),
     seed: int = typer.Option(0, "--seed", help="Seed of the structure-to-split hash."),
-    ion_mode: str = typer.Option("positive", "--ion-mode", help="Keep this ion mode: positive, negative or any."),
-    keep_unknown_ion_mode: bool = typer.Option(False, "--keep-unknown-ion-mode", help="Keep spectra whose ion mode cannot be told (by default they are rejected)."),
-    ms_level: int = typer.Option(2, "--ms-level", help="Keep this MS level (0 = any); spectra that state no level are kept."),
-    instrument_type: str = typer.Option("LC", "--instrument-type", help="Allowed inlets, comma-separated: LC, GC, DI, EI, MALDI; 'any' switches the step off."),
-    drop_unknown_instrument: bool = typer.Option(False, "--drop-unknown-instrument", help="Also reject spectra whose instrument type names no inlet (kept by default)."),
-    require_precursor: bool = typer.Option(True, "--require-precursor/--no-require-precursor", help="Reject spectra without a precursor m/z."),
-    min_peaks: int = typer.Option(1, "--min-peaks", help="Reject spectra with fewer peaks on the grid (m/z in (0, 1100], intensity > 0); 0 = off."),
-    mz_min: float | None = typer.Option(None, "--mz-min", help="Drop peaks below this m/z (select_by_mz; off by default)."),
-    mz_max: float | None = typer.Option(None, "--mz-max", help="Drop peaks above this m/z (select_by_mz; off by default)."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Processes for parsing, cleaning, binning, structures and fingerprints."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace DIR if it already holds a dataset."),
-    # fmt: on
+    ion_mode: str = typer.Option("positive", "--ion-mode", help="Keep this ion mode: positive, negative, any."),
+    keep_unknown_ion_mode: bool = typer.Option(False, "--keep-unknown-ion-mode", help="Keep spectra of unknown mode."),
+    ms_level: int = typer.Option(2, "--ms-level", help="Keep this MS level (0: any); unstated levels are kept."),
+    instrument_type: str = typer.Option("LC", "--instrument-type", help="Inlets to keep: LC,GC,DI,EI,MALDI or any."),
+    drop_unknown_instrument: bool = typer.Option(False, "--drop-unknown-instrument", help="Reject unknown inlets."),
+    require_precursor: bool = typer.Option(True, "--require-precursor/--no-require-precursor",
+                                           help="Reject spectra without precursor m/z."),
+    min_peaks: int = typer.Option(1, "--min-peaks", help="Minimum peaks on the grid (0: off)."),
+    mz_min: float = typer.Option(None, "--mz-min", help="Drop peaks below this m/z (default: off)."),
+    mz_max: float = typer.Option(None, "--mz-max", help="Drop peaks above this m/z (default: off)."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Processes to use."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace DIR if it holds a dataset."),
 ):
     """Read spectra (MSP, MGF, mzML, MoNA/GNPS JSON), clean, bin to 11000 bins, fingerprint, split; write DIR."""
     from specvae.ingest import Cleaning

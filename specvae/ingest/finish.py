@@ -136,7 +136,8 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, mol_source, fi
     records = pick(rows.record) + [m.record for m in mol_rows]
     ids = _ids(sources, records, pick(meta["id"]) + [m.id for m in mol_rows])
     all_struct = s_struct + mol_structures
-    kinds = [schema.PAIRED if s is not None else schema.SPECTRUM_ONLY for s in s_struct] + [schema.MOLECULE_ONLY] * n_mol
+    kinds = [schema.PAIRED if s is not None else schema.SPECTRUM_ONLY for s in s_struct]
+    kinds += [schema.MOLECULE_ONLY] * n_mol
     blocks = [s.inchikey14 if s is not None else None for s in all_struct]
     splits = assign_splits(blocks, ids, seed=seed, fractions=fractions)
     n_spec = len(idx)

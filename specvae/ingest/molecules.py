@@ -66,12 +66,11 @@ def _read_table(text: str, first_i: int, delimiter: str, header: list[str], path
     for offset, cells in enumerate(reader):
         if not cells or not any(c.strip() for c in cells):
             continue
-
-        def cell(key):
-            i = col.get(key)
-            value = cells[i].strip() if i is not None and i < len(cells) else ""
-            return value or None
-
-        rows.append(MoleculeRow(len(rows), first_i + 2 + offset, cell("id"), cell("name"), cell("smiles"),
-                                cell("inchi")))
+        values = {key: _cell(cells, col.get(key)) for key in ("id", "name", "smiles", "inchi")}
+        rows.append(MoleculeRow(len(rows), first_i + 2 + offset, **values))
     return rows
+
+
+def _cell(cells: list[str], i: int | None) -> str | None:
+    value = cells[i].strip() if i is not None and i < len(cells) else ""
+    return value or None

@@ -157,7 +157,17 @@ def _pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver: workers do not inherit the parent's threads (progress bar, pyarrow pools) or locks
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    for _ in range(workers):  # import the heavy modules in every worker while this process reads the first chunk
+        pool.submit(_warm_up)
+    return pool
+
+
+def _warm_up() -> None:
+    import pyarrow.csv  # noqa: F401
+
+    import specvae.ingest.batch  # noqa: F401
+    import specvae.ingest.structures  # noqa: F401
 
 
 def process_files(inputs: Sequence, cleaning: Cleaning, *, pool=None, workers: int = 1, progress: bool = False):
@@ -179,8 +189,8 @@ def process_files(inputs: Sequence, cleaning: Cleaning, *, pool=None, workers: i
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, rejects: list, steps: dict, peaks: Counter,
-                progress: bool) -> dict:
+def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, rejects: list, steps: dict,
+                peaks: Counter, progress: bool) -> dict:
     """Read, clean and bin one input file into ``rows``; returns the file's entry of the report."""
     from specvae.progress import counter
 

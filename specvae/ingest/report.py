@@ -11,7 +11,8 @@ import json
 from collections import Counter
 
 from specvae import schema
-from specvae.ingest.clean import Cleaning, steps as cleaning_steps
+from specvae.ingest.clean import Cleaning
+from specvae.ingest.clean import steps as cleaning_steps
 
 BINNING = {
     "n_bins": schema.N_BINS,

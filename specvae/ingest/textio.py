@@ -95,7 +95,7 @@ def text_chunks(path, cut: Callable[[bytes], int], block_bytes: int = BLOCK_BYTE
     truncated = False
     consumed = 0
     carry = b""  # a trailing "\r" held back in case the next block starts with "\n"
-    for data, consumed, truncated in raw_blocks(path, block_bytes):
+    for data, consumed, truncated in raw_blocks(path, block_bytes):  # noqa: B007 (truncated: used after)
         data = carry + data
         carry = b""
         if data.endswith(b"\r"):

@@ -50,7 +50,7 @@ EXPECTED_MSP[0] = "paired"
 def msp_bytes(crlf: bool = False) -> bytes:
     """The MSP corpus as bytes (the non-UTF-8 record has a Latin-1 ``é`` in its name)."""
     parts = []
-    for i, (_, text) in enumerate(MSP_RECORDS):
+    for _, text in MSP_RECORDS:
         if text is None:
             parts.append(_msp("caf\udce9", smiles="CCO"))
             continue
