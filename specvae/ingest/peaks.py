@@ -134,8 +134,8 @@ def parse_peak_blocks(texts: list[str], n_lines: list[int]) -> tuple[np.ndarray,
         return None
     if table.num_columns != 2 or table.num_rows != total:
         return None
-    mz = table.column(0).to_numpy()
-    intensity = table.column(1).to_numpy()
+    mz = np.array(table.column(0).to_numpy(), dtype=np.float64)  # writable copies (Arrow memory is read-only)
+    intensity = np.array(table.column(1).to_numpy(), dtype=np.float64)
     return mz, intensity, offsets
 
 

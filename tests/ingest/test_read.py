@@ -199,3 +199,10 @@ def test_shared_casmi2016_mgfs(shared_data):
     processed = _ok(list(read_spectra(shared_data / "casmi2016" / "processed" / "casmi_2016_challenge_test.mgf")))
     assert len(processed) == 208
     assert sum(r.metadata["ion_mode"] == "positive" for r in processed) == 127
+
+
+def test_peak_arrays_are_plain_writable_float64(fixtures):
+    for name in ("massbank_sample29.msp", "gnps_thirty.mgf", "gnps_five.json", "run_ms1_ms2.mzML"):
+        r = next(iter(read_spectra(fixtures / "ingest" / name)))
+        assert r.mz.dtype == r.intensity.dtype == np.float64 and r.mz.shape == r.intensity.shape
+        assert r.mz.flags.writeable and r.intensity.flags.writeable, name
