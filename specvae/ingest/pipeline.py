@@ -165,6 +165,7 @@ def _pool(workers: int):
 
 def _warm_up() -> None:
     import pyarrow.csv  # noqa: F401
+    from rdkit import Chem  # noqa: F401
 
     import specvae.ingest.batch  # noqa: F401
     import specvae.ingest.structures  # noqa: F401

@@ -259,3 +259,13 @@ def test_packaged_demo_sample_is_open_and_ingests(tmp_path):
     assert {r.metadata["license"] for r in records} <= {"CC BY", "CC BY-SA", "CC0", "dl-de/by-2-0"}
     assert 300 <= len({r.metadata["inchikey"][:14] for r in records}) <= 600
     assert os.path.getsize(str(demo)) < 1_000_000
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES + ["nist_five.msp", "casmi_challenge_001.mgf", "casmi_training_001.mgf"])
+def test_read_equals_written_plus_rejected_on_every_fixture(tmp_path, fixtures, name):
+    report = ingest([fixtures / "ingest" / name], tmp_path / "o", fingerprint="morgan2")
+    s = report["spectra"]
+    assert s["read"] > 0 and s["read"] == s["written"] + s["rejected"]
+    rejects = (tmp_path / "o" / schema.REJECTS_FILE).read_text().splitlines()
+    assert len(rejects) == s["rejected"]
+    assert pq.read_table(tmp_path / "o" / schema.DATASET_FILE).num_rows == s["written"]
