@@ -86,6 +86,8 @@ def text_chunks(path, cut: Callable[[bytes], int], block_bytes: int = BLOCK_BYTE
     pending: tuple | None = None  # the previous chunk, held back until we know whether it is the last
 
     def make(data: bytes, last: bool, truncated: bool, consumed: int) -> TextChunk:
+        if line == 1 and data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark is not part of the text
+            data = data[3:]
         try:
             text, bad = data.decode("utf-8"), False
         except UnicodeDecodeError:

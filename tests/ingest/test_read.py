@@ -206,3 +206,10 @@ def test_peak_arrays_are_plain_writable_float64(fixtures):
         r = next(iter(read_spectra(fixtures / "ingest" / name)))
         assert r.mz.dtype == r.intensity.dtype == np.float64 and r.mz.shape == r.intensity.shape
         assert r.mz.flags.writeable and r.intensity.flags.writeable, name
+
+
+def test_byte_order_mark_is_ignored(tmp_path, fixtures):
+    path = tmp_path / "bom.msp"
+    path.write_bytes(b"\xef\xbb\xbf" + (fixtures / "ingest" / "riken_five.msp").read_bytes())
+    records = _ok(list(read_spectra(path)))
+    assert records[0].metadata["inchikey"] == "XTWYTFMLZFPYCI-UHFFFAOYSA-N"
