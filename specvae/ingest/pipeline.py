@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -156,8 +157,11 @@ def _pool(workers: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # forkserver: workers do not inherit the parent's threads (progress bar, pyarrow pools) or locks
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    # Linux: fork (instant start, and a caller's script needs no `if __name__ == "__main__"` guard). The pool is
+    # created before any progress bar thread exists and a fork pool starts all its workers at the first submit, so
+    # no Python thread is forked mid-flight. Elsewhere (macOS, Windows) fork is unsafe: spawn.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
     for _ in range(workers):  # import the heavy modules in every worker while this process reads the first chunk
         pool.submit(_warm_up)
     return pool
@@ -165,7 +169,6 @@ def _pool(workers: int):
 
 def _warm_up() -> None:
     import pyarrow.csv  # noqa: F401
-    from rdkit import Chem  # noqa: F401
 
     import specvae.ingest.batch  # noqa: F401
     import specvae.ingest.structures  # noqa: F401
