@@ -150,6 +150,19 @@ class Step:
     removed: int = 0
     kept_unknown: int = 0
     peaks_removed: int = 0
+    unknown: Callable | None = None  # record -> bool: the step could not tell (counted when the record is kept)
+
+
+def _unknown_ms_level(record: SpectrumRecord) -> bool:
+    return record.metadata.get("ms_level") is None
+
+
+def _unknown_ion_mode(record: SpectrumRecord) -> bool:
+    return record.metadata.get("ion_mode") is None
+
+
+def _unknown_inlet(record: SpectrumRecord) -> bool:
+    return inlet_of(record.metadata.get("instrument_type") or record.metadata.get("ion_source")) is None
 
 
 def steps(cleaning: Cleaning) -> list[Step]:
@@ -157,14 +170,17 @@ def steps(cleaning: Cleaning) -> list[Step]:
     out = []
     if cleaning.ms_level is not None:
         out.append(Step("require_ms_level", require_ms_level,
-                        {"level": cleaning.ms_level, "keep_unknown": cleaning.keep_unknown_ms_level}))
+                        {"level": cleaning.ms_level, "keep_unknown": cleaning.keep_unknown_ms_level},
+                        unknown=_unknown_ms_level if cleaning.keep_unknown_ms_level else None))
     if cleaning.ion_mode is not None:
         out.append(Step("require_ion_mode", require_ion_mode,
-                        {"mode": cleaning.ion_mode, "keep_unknown": cleaning.keep_unknown_ion_mode}))
+                        {"mode": cleaning.ion_mode, "keep_unknown": cleaning.keep_unknown_ion_mode},
+                        unknown=_unknown_ion_mode if cleaning.keep_unknown_ion_mode else None))
     if cleaning.instrument_types is not None:
         out.append(Step("require_instrument_type", require_instrument_type,
                         {"inlets": tuple(t.upper() for t in cleaning.instrument_types),
-                         "keep_unknown": cleaning.keep_unknown_instrument}))
+                         "keep_unknown": cleaning.keep_unknown_instrument},
+                        unknown=_unknown_inlet if cleaning.keep_unknown_instrument else None))
     if cleaning.require_precursor:
         out.append(Step("require_precursor_mz", require_precursor_mz))
     if cleaning.mz_min is not None or cleaning.mz_max is not None:
@@ -174,26 +190,18 @@ def steps(cleaning: Cleaning) -> list[Step]:
     return out
 
 
-_UNKNOWN_FIELD = {"require_ms_level": "ms_level", "require_ion_mode": "ion_mode"}
-
-
 def run_steps(record: SpectrumRecord, pipeline: list[Step]) -> str | None:
     """Run the per-record steps on ``record``; returns the name of the step that removed it, or ``None``."""
     for step in pipeline:
-        if step.name == "select_by_mz":
+        if step.func is select_by_mz:
             before = len(record.mz)
-            step.func(record, **step.params)
+            select_by_mz(record, **step.params)
             step.peaks_removed += before - len(record.mz)
-            continue
-        if step.func(record, **step.params) is None:
+        elif step.func(record, **step.params) is None:
             step.removed += 1
             return step.name
-        if step.params.get("keep_unknown"):
-            if step.name == "require_instrument_type":
-                unknown = inlet_of(record.metadata.get("instrument_type") or record.metadata.get("ion_source")) is None
-            else:
-                unknown = record.metadata.get(_UNKNOWN_FIELD[step.name]) is None
-            step.kept_unknown += unknown
+        elif step.unknown is not None and step.unknown(record):
+            step.kept_unknown += 1
     return None
 
 

@@ -203,12 +203,12 @@ def finish_metadata(meta: dict) -> tuple[dict, str | None, str]:
                 meta.setdefault(key, value)
     for key in ("smiles", "inchi"):
         value = meta.get(key)
-        if value is not None and str(value).strip().lower() in _NULL_STRUCTURE:
+        if value is not None and _is_null(value, _NULL_STRUCTURE):
             meta[key] = value = None
         if not value:
             for alt in ("computed_" + key, "comment_computed_" + key, "comment_" + key):
                 candidate = meta.get(alt)
-                if candidate and str(candidate).strip().lower() not in _NULL_STRUCTURE:
+                if candidate and not _is_null(candidate, _NULL_STRUCTURE):
                     meta[key] = str(candidate).strip()
                     break
             else:
@@ -219,7 +219,7 @@ def finish_metadata(meta: dict) -> tuple[dict, str | None, str]:
 
     error, detail = None, ""
     raw_pm = meta.get("precursor_mz")
-    if raw_pm is None or (isinstance(raw_pm, str) and raw_pm.strip().lower() in _NULL_TEXT):
+    if raw_pm is None or (isinstance(raw_pm, str) and _is_null(raw_pm, _NULL_TEXT)):
         meta["precursor_mz"] = None
     else:
         value = parse_float(raw_pm)
@@ -229,16 +229,13 @@ def finish_metadata(meta: dict) -> tuple[dict, str | None, str]:
         else:
             meta["precursor_mz"] = value if value > 0 else None
 
-    meta["charge"] = parse_charge(meta.get("charge"))
-    meta["ms_level"] = parse_ms_level(meta.get("ms_level"))
-    for key in ("adduct", "instrument_type", "instrument", "collision_energy", "license", "name", "id"):
-        value = meta.get(key)
-        if value is not None:
-            value = str(value).strip()
-            meta[key] = value if value and value.lower() not in ("n/a", "nan", "none", "null") else None
-        else:
-            meta[key] = None
-    mode = parse_ion_mode(meta.get("ion_mode"))
+    meta["charge"] = _memo(parse_charge, meta.get("charge"))
+    meta["ms_level"] = _memo(parse_ms_level, meta.get("ms_level"))
+    for key in ("adduct", "instrument_type", "instrument", "collision_energy", "license"):
+        meta[key] = _memo(_clean_text, meta.get(key))
+    meta["name"] = _clean_text(meta.get("name"))
+    meta["id"] = _clean_text(meta.get("id"))
+    mode = _memo(parse_ion_mode, meta.get("ion_mode"))
     source = "field" if mode else None
     if mode is None:
         mode = adduct_sign(meta.get("adduct"))
@@ -250,3 +247,33 @@ def finish_metadata(meta: dict) -> tuple[dict, str | None, str]:
     meta["ion_mode_from"] = source
     meta.setdefault("inchikey", None)
     return meta, error, detail
+
+
+_CACHE: dict = {}  # (parser, text) -> parsed value, for fields with few distinct values (ion mode, adduct, ...)
+
+
+def _memo(parse, value):
+    if value is None or not isinstance(value, str):
+        return parse(value)
+    key = (parse, value)
+    try:
+        return _CACHE[key]
+    except KeyError:
+        if len(_CACHE) > 100_000:
+            _CACHE.clear()
+        out = _CACHE[key] = parse(value)
+        return out
+
+
+def _clean_text(value) -> str | None:
+    """Stripped text, ``None`` for absent values and placeholders (``N/A``, ``nan``, ``none``, ``null``)."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value if value and not (len(value) <= 4 and value.lower() in ("n/a", "nan", "none", "null")) else None
+
+
+def _is_null(value, tokens: set) -> bool:
+    """Whether ``value`` is a placeholder from ``tokens`` (all short, so long texts are never lower-cased)."""
+    text = str(value).strip()
+    return len(text) <= 8 and text.lower() in tokens
