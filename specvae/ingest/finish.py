@@ -79,6 +79,8 @@ def finish(rows, rejects: list, *, molecules, excluded: set, fingerprinter, seed
 
     table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, os.fspath(molecules)
                                  if molecules is not None else None, fingerprinter, seed, fractions)
+    order = {source: i for i, source in enumerate(dict.fromkeys(r["source"] for r in rejects))}
+    rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
     rejects.extend(mol_rejects)
     structure_report = {
         "distinct_structure_texts": sum(1 for k in resolved if k[0] or k[1]),

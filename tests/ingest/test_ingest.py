@@ -269,3 +269,13 @@ def test_read_equals_written_plus_rejected_on_every_fixture(tmp_path, fixtures, 
     rejects = (tmp_path / "o" / schema.REJECTS_FILE).read_text().splitlines()
     assert len(rejects) == s["rejected"]
     assert pq.read_table(tmp_path / "o" / schema.DATASET_FILE).num_rows == s["written"]
+
+
+def test_rejects_are_in_file_order(dataset):
+    out, _ = dataset
+    rejects = [json.loads(line) for line in (out / schema.REJECTS_FILE).read_text().splitlines()]
+    spectra = [r for r in rejects if not r["source"].endswith("molecules.smi")]
+    for a, b in zip(spectra, spectra[1:]):
+        if a["source"] == b["source"]:
+            assert a["record"] < b["record"]
+    assert all(r["source"].endswith("molecules.smi") for r in rejects[len(spectra):])
