@@ -15,7 +15,7 @@ from specvae.ingest.structures import resolve
 from specvae.splits import assign_splits
 
 
-def finish(rows, rejects: list, *, molecules, excluded: set, fingerprinter, seed: int, fractions, pool, workers: int,
+def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int, fractions, pool, workers: int,
            cache, progress: bool, timings: dict):
     """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
     from specvae.ingest.molecules import read_molecules
@@ -79,7 +79,7 @@ def finish(rows, rejects: list, *, molecules, excluded: set, fingerprinter, seed
 
     table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, os.fspath(molecules)
                                  if molecules is not None else None, fingerprinter, seed, fractions)
-    order = {source: i for i, source in enumerate(dict.fromkeys(r["source"] for r in rejects))}
+    order = {source: i for i, source in enumerate(dict.fromkeys([*sources, *(r["source"] for r in rejects)]))}
     rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
     rejects.extend(mol_rejects)
     structure_report = {
