@@ -15,8 +15,8 @@ from specvae.ingest.structures import resolve
 from specvae.splits import assign_splits
 
 
-def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int, fractions, pool, workers: int,
-           cache, progress: bool, timings: dict):
+def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
+           fractions, pool, workers: int, cache, progress: bool, timings: dict):
     """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
     from specvae.ingest.molecules import read_molecules
 

@@ -131,8 +131,9 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
 
         t = time.perf_counter()
         table, molecule_report, structure_report, split_report = finish(
-            rows, rejects, sources=[f["path"] for f in files], molecules=molecules, excluded=excluded, fingerprinter=fingerprinter, seed=seed,
-            fractions=fractions, pool=pool, workers=workers, cache=cache, progress=progress, timings=timings)
+            rows, rejects, sources=[f["path"] for f in files], molecules=molecules, excluded=excluded,
+            fingerprinter=fingerprinter, seed=seed, fractions=fractions, pool=pool, workers=workers, cache=cache,
+            progress=progress, timings=timings)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
