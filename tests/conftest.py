@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# Toy models gain nothing from intra-op threads, and OpenMP threads spinning on a busy 2-core machine made single
+# BatchNorm calls take tens of milliseconds. One thread per test process keeps the suite fast and steady.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 sys.path.insert(0, str(REPO / "tests"))  # tests/builders.py
