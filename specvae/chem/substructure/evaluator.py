@@ -162,10 +162,11 @@ def reference_bits(mols: Sequence, bits: Sequence[BitDef]) -> np.ndarray:
     """The same bits computed the plain way: one RDKit call per molecule and bit (slow; for tests)."""
     queries = {j: _compile(b.definition) for j, b in enumerate(bits) if b.kind == "smarts"}
     rules = RuleEvaluator(bits)
+    params = {b.min_count: _match_params(b.min_count) for b in bits}
     out = np.zeros((len(mols), len(bits)), dtype=np.uint8)
     for i, mol in enumerate(mols):
         rules.evaluate(mol, out[i])
         for j, query in queries.items():
             need = bits[j].min_count
-            out[i, j] = len(mol.GetSubstructMatches(query, _match_params(need))) >= need
+            out[i, j] = len(mol.GetSubstructMatches(query, params[need])) >= need
     return out

@@ -246,6 +246,9 @@ class Screen:
         self._pair_index: dict[tuple[int, int], int] = {}
         self._bond_index: dict[tuple[int, int, bytes], int] = {}
         self._bond_rows: list[tuple[int, int, np.ndarray]] = []
+        self._atom_cache: dict[tuple[str, int], tuple[int, bool, tuple[str, ...]]] = {}
+        self._inside_cache: dict[tuple[int, int], bool] = {}
+        self._everything = self._intern(np.ones(N_CODES, dtype=bool))
         self.exact = np.zeros(len(queries), dtype=bool)
         rows, cols = [], []  # (query, ("pair" | "bond", index)) incidence
         for q, (query, min_count) in enumerate(zip(queries, min_counts)):
@@ -274,31 +277,48 @@ class Screen:
             self._sets.append(mask)
         return self._set_index[key]
 
+    def _atom(self, query, index: int) -> tuple[int, bool, tuple[str, ...]]:
+        """``(set id, exact, required recursive SMARTS)`` of a query atom, cached by its SMARTS and degree."""
+        atom = query.GetAtomWithIdx(index)
+        key = (atom.GetSmarts(), atom.GetDegree())
+        if key not in self._atom_cache:
+            inner: list[str] = []
+            mask, exact = atom_code_set(query, index, inner)
+            self._atom_cache[key] = (self._intern(mask.reshape(-1)), exact, tuple(inner))
+        return self._atom_cache[key]
+
+    def _inside(self, x: int, y: int) -> bool:
+        """Set ``x`` is a subset of set ``y``."""
+        key = (x, y)
+        if key not in self._inside_cache:
+            self._inside_cache[key] = x == y or not (self._sets[x] & ~self._sets[y]).any()
+        return self._inside_cache[key]
+
     def _requirements(self, query, min_count: int, depth: int):
         """Requirement ids ``[("pair", i)], [("bond", j)]`` of a query and whether they decide it exactly."""
         from rdkit import Chem
 
-        inner: list[str] = []
-        described = [atom_code_set(query, i, inner) for i in range(query.GetNumAtoms())]
-        flat = [m.reshape(-1) for m, _ in described]
-        exacts = [e for _, e in described]
+        described = [self._atom(query, i) for i in range(query.GetNumAtoms())]
+        ids = [d[0] for d in described]
+        exacts = [d[1] for d in described]
+        inner = [smarts for d in described for smarts in d[2]]
         pairs, bonds = [], []
-        for mask in flat:
-            if mask.all():
+        for set_id in dict.fromkeys(ids):
+            if set_id == self._everything:
                 continue
-            need = sum(1 for other in flat if not (other & ~mask).any())
-            if len(flat) == 1:
+            need = sum(1 for other in ids if self._inside(other, set_id))
+            if len(ids) == 1:
                 need = max(need, min_count)
-            key = (self._intern(mask), need)
+            key = (set_id, need)
             pairs.append(("pair", self._pair_index.setdefault(key, len(self._pair_index))))
         bonds_exact = True
         for bond in query.GetBonds():
             bmask, bexact = bond_code_set(bond)
             bonds_exact &= bexact
-            a, b = flat[bond.GetBeginAtomIdx()], flat[bond.GetEndAtomIdx()]
-            if a.all() and b.all() and bmask.all():
+            a, b = ids[bond.GetBeginAtomIdx()], ids[bond.GetEndAtomIdx()]
+            if a == self._everything and b == self._everything and bmask.all():
                 continue
-            key = (self._intern(a), self._intern(b), np.packbits(bmask.reshape(-1)).tobytes())
+            key = (a, b, np.packbits(bmask.reshape(-1)).tobytes())
             if key not in self._bond_index:
                 self._bond_index[key] = len(self._bond_rows)
                 self._bond_rows.append((key[0], key[1], bmask.reshape(-1)))
