@@ -53,10 +53,11 @@ def main() -> None:
             print(f"{family:14s} {row['columns']:8d} {'-':>7s} {'-':>8s} {row['informative_columns']:11d}  "
                   f"(reference on-fraction {row['reference_on_fraction']:.3f})")
             continue
-        fmt = lambda key: f"{row[key]:.3f}" if key in row else "-"  # noqa: E731
-        print(f"{family:14s} {row['columns']:8d} {fmt('agreement'):>7s} {fmt('majority_baseline'):>8s} "
-              f"{row.get('informative_columns', 0):11d} {fmt('agreement_informative'):>10s} "
-              f"{fmt('recall_of_reference_ones'):>10s}")
+        cells = {key: f"{row[key]:.3f}" if key in row else "-" for key in
+                 ("agreement", "majority_baseline", "agreement_informative", "recall_of_reference_ones")}
+        print(f"{family:14s} {row['columns']:8d} {cells['agreement']:>7s} {cells['majority_baseline']:>8s} "
+              f"{row.get('informative_columns', 0):11d} {cells['agreement_informative']:>10s} "
+              f"{cells['recall_of_reference_ones']:>10s}")
     # where the families start in the reference, as aligned
     starts = {}
     for j, p in enumerate(assignment):

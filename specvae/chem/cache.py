@@ -78,7 +78,7 @@ class FingerprintCache:
             self._connection.close()
         self._connection = None
 
-    def __enter__(self) -> FingerprintCache:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,13 +12,13 @@ from specvae.cli._app import command, show_progress
 
 @command()
 def fingerprint(
-    input_file: Path = typer.Argument(..., metavar="INPUT", help="SMILES (.smi/.txt), CSV/TSV, SDF or MSP; .gz ok."),
-    out: Path = typer.Option(..., "--out", "-o", help="Parquet file to write (rejects go to OUT.rejects.tsv)."),
-    name: str = typer.Option("specvae", "--fingerprint", "-f", help="Fingerprint name (specvae, morgan2, maccs, ...)."),
-    n_bits: int = typer.Option(None, "--n-bits", help="Width, where the fingerprint allows (default: its own)."),
-    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes for structures not in the cache."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the fingerprint cache."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT and its rejects file if they exist."),
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="SMILES (.smi/.txt), CSV/TSV, SDF or MSP; .gz ok.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (rejects: OUT.rejects.tsv).")],
+    name: Annotated[str, typer.Option("--fingerprint", "-f", help="specvae, specvae-pool, morgan2, maccs.")] = "specvae",
+    n_bits: Annotated[int | None, typer.Option("--n-bits", help="Width where the fingerprint allows it.")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes for uncached structures.")] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the fingerprint cache.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT and its rejects file.")] = False,
 ):
     """Compute fingerprints of every structure in INPUT: InChIKey, canonical SMILES and packed bits per record."""
     from specvae.chem.fingerprint_file import fingerprint_file
@@ -31,14 +32,14 @@ def fingerprint(
 
 @command(name="fingerprint-mask")
 def fingerprint_mask(
-    reference: list[Path] = typer.Argument(..., help="Reference structure files (SMILES, CSV/TSV, SDF, MSP; .gz ok)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Mask TSV to write (a .json companion is written beside it)."),
-    n_bits: int = typer.Option(2149, "--n-bits", help="Default width; at least this many bits must pass the rule."),
-    min_frequency: float = typer.Option(0.001, "--min-frequency", help="Drop bits on (or off) in fewer structures."),
-    sample: int = typer.Option(None, "--sample", help="Use this many distinct structure texts, drawn with --seed."),
-    seed: int = typer.Option(0, "--seed", help="Seed of --sample."),
-    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes computing the pool bits."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    reference: Annotated[list[Path], typer.Argument(help="Reference structure files (SMILES, CSV/TSV, SDF, MSP).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Mask TSV to write (and its .json companion).")],
+    n_bits: Annotated[int, typer.Option("--n-bits", help="Default width; this many bits must pass the rule.")] = 2149,
+    min_frequency: Annotated[float, typer.Option("--min-frequency", help="Drop bits on or off in fewer.")] = 0.001,
+    sample: Annotated[int | None, typer.Option("--sample", help="Use this many distinct texts (--seed).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --sample.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes computing the pool bits.")] = 1,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
 ):
     """Rebuild the specvae fingerprint mask from reference structures (the rule is in docs/fingerprint.md)."""
     from specvae.chem.substructure.build import build_mask

@@ -108,8 +108,8 @@ def test_pubchem_hydrogen_counts_every_hydrogen(mols):
     ("C1=CNCC1", 5, "unsaturated_hetero", 1),
 ])
 def test_pubchem_ring_classes_follow_cdk(smiles, size, ring_class, count):
-    from specvae.chem.substructure.rules import ring_class_counts
     from specvae.chem.substructure.definitions import RING_CLASSES
+    from specvae.chem.substructure.rules import ring_class_counts
 
     counts = ring_class_counts(Chem.MolFromSmiles(smiles))
     assert counts[size, RING_CLASSES.index(ring_class)] == count
