@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from specvae.chem.fingerprints import FingerprintSpec, Fingerprinter, register
+from specvae.chem.fingerprints import Fingerprinter, FingerprintSpec, register
 from specvae.chem.substructure.definitions import FAMILIES, BitDef, bit_pool
 from specvae.chem.substructure.mask import DEFAULT_N_BITS, Mask, read_mask
 
