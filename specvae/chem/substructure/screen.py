@@ -277,13 +277,16 @@ class Screen:
             self._sets.append(mask)
         return self._set_index[key]
 
-    def _atom(self, query, index: int) -> tuple[int, bool, tuple[str, ...]]:
-        """``(set id, exact, required recursive SMARTS)`` of a query atom, cached by its SMARTS and degree."""
+    def _atom(self, query, index: int, on_cycle: bool) -> tuple[int, bool, tuple[str, ...]]:
+        """``(set id, exact, required recursive SMARTS)`` of a query atom, cached by SMARTS, degree and cycle."""
         atom = query.GetAtomWithIdx(index)
-        key = (atom.GetSmarts(), atom.GetDegree())
+        key = (atom.GetSmarts(), atom.GetDegree(), on_cycle)
         if key not in self._atom_cache:
             inner: list[str] = []
             mask, exact = atom_code_set(query, index, inner)
+            if on_cycle:  # an atom on a cycle of the query can only match an atom on a cycle: a ring atom
+                mask = mask.copy()
+                mask[:, :, :, :, 0, :] = False
             self._atom_cache[key] = (self._intern(mask.reshape(-1)), exact, tuple(inner))
         return self._atom_cache[key]
 
@@ -298,7 +301,11 @@ class Screen:
         """Requirement ids ``[("pair", i)], [("bond", j)]`` of a query and whether they decide it exactly."""
         from rdkit import Chem
 
-        described = [self._atom(query, i) for i in range(query.GetNumAtoms())]
+        cycle_bonds = _cycle_bonds(query)
+        on_cycle = set()
+        for bond in cycle_bonds:
+            on_cycle.update(bond)
+        described = [self._atom(query, i, i in on_cycle) for i in range(query.GetNumAtoms())]
         ids = [d[0] for d in described]
         exacts = [d[1] for d in described]
         inner = [smarts for d in described for smarts in d[2]]
@@ -315,6 +322,9 @@ class Screen:
         for bond in query.GetBonds():
             bmask, bexact = bond_code_set(bond)
             bonds_exact &= bexact
+            if (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()) in cycle_bonds:  # maps to a ring bond
+                bmask = bmask.copy()
+                bmask[:, 0] = False
             a, b = ids[bond.GetBeginAtomIdx()], ids[bond.GetEndAtomIdx()]
             if a == self._everything and b == self._everything and bmask.all():
                 continue
@@ -382,3 +392,27 @@ class Screen:
         misses = self.incidence @ failed.astype(np.float32)  # (queries, molecules)
         return (misses == 0).T
 
+
+def _cycle_bonds(query) -> set[tuple[int, int]]:
+    """Bonds of the query graph that lie on a cycle (not bridges), as (begin, end) atom index pairs."""
+    n = query.GetNumAtoms()
+    if query.GetNumBonds() < n:
+        return set()  # (a connected graph needs as many bonds as atoms for a cycle; else we give up, soundly)
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in query.GetBonds()]
+    for a, b in bonds:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    on_cycle = set()
+    for a, b in bonds:  # the bond is on a cycle if b is reachable from a without it
+        seen, stack = {a}, [a]
+        while stack:
+            x = stack.pop()
+            for y in neighbours[x]:
+                if (x, y) in ((a, b), (b, a)) or y in seen:
+                    continue
+                seen.add(y)
+                stack.append(y)
+        if b in seen:
+            on_cycle.add((a, b))
+    return on_cycle
