@@ -88,11 +88,14 @@ def test_workers_and_cache_give_the_same_bits(tmp_path, fixtures, cache_dir):
 
 def test_fingerprint_mask_command_rebuilds_a_mask(tmp_path, fixtures):
     out = tmp_path / "mask.tsv"
-    result = CliRunner().invoke(app, ["-q", "fingerprint-mask", str(fixtures / "chem" / "molecules.smi"), "--out",
-                                      str(out), "--n-bits", "300", "--min-frequency", "0.01"])
+    reference = tmp_path / "reference.smi"
+    lines = (fixtures / "chem" / "molecules.smi").read_text().splitlines()
+    reference.write_text("\n".join(lines[:150]) + "\n")
+    result = CliRunner().invoke(app, ["-q", "fingerprint-mask", str(reference), "--out", str(out), "--n-bits", "300",
+                                      "--min-frequency", "0.01", "--sample", "120", "--seed", "3"])
     assert result.exit_code == 0, result.output
     from specvae.chem.substructure.mask import read_mask
 
     mask = read_mask(out)
-    assert mask.meta["reference"]["distinct_structures"] == 300
+    assert mask.meta["reference"]["distinct_structures"] == 120 and mask.meta["reference"]["seed"] == 3
     assert len(mask.select(300)) == 300 and mask.meta["min_frequency"] == 0.01

@@ -59,7 +59,7 @@ def test_specvae_fingerprinter_spec_and_widths(mask):
 def test_fast_evaluator_equals_plain_rdkit_on_real_and_awkward_molecules(fixtures):
     fp = get_fingerprinter("specvae")
     lines = (fixtures / "chem" / "molecules.smi").read_text().splitlines()
-    smiles = [line.split("\t")[0] for line in lines[:200]] + [
+    smiles = [line.split("\t")[0] for line in lines[:120]] + [
         "[Na+].[O-]C(=O)c1ccccc1", "[NH4+].[Cl-]", "C[N+](C)(C)C", "[2H]C([2H])([2H])O", "O=[N+]([O-])c1ccccc1",
         "[Fe+2]", "B(O)(O)c1ccccc1", "C1CC2CCC1C2", "C/C=C/C", "C[C@H](N)C(=O)O", "c1ccc2[nH]ccc2c1", "[CH3]", "C"]
     mols = [Chem.MolFromSmiles(s) for s in smiles]
