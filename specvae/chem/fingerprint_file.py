@@ -146,7 +146,7 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
         for leftover in (tmp, tmp_rejects):
             if leftover.exists():
                 leftover.unlink()
-    log.info("%s", report.summary())
+    log.debug("%s", report.summary())
     return report
 
 
