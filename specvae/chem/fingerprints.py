@@ -6,7 +6,9 @@ consumer checks it.
 
 Available names (see :func:`available`):
 
-- ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask).
+- ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask;
+  ``n_bits`` 1 to 2480 selects the best-ranked bits; see docs/fingerprint.md).
+- ``specvae-pool``: every bit of those families, unmasked (6214 bits).
 - ``morgan2``: RDKit Morgan (ECFP4-like) bits, radius 2, 2048 bits by default.
 - ``maccs``: the 166 MACCS keys (RDKit's bit 0 is unused and dropped).
 """
