@@ -23,7 +23,8 @@ def _fractions(text: str) -> tuple[float, float, float]:
 def ingest(
     inputs: list[Path] = typer.Argument(..., help="Spectrum files: .msp .mgf .mzML .json, optionally .gz."),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to create."),
-    molecules: Path = typer.Option(None, "--molecules", help="SMILES list or CSV: adds structure-only rows."),
+    molecules: list[Path] = typer.Option([], "--molecules", help="Structures (SMILES, CSV/TSV, SDF) to add as "
+                                         "structure-only rows; repeatable."),
     exclude_inchikeys: Path = typer.Option(None, "--exclude-inchikeys", help="InChIKeys (or CSV) to leave out."),
     fingerprint: str = typer.Option("specvae", "--fingerprint", help="Fingerprint: specvae, morgan2, maccs."),
     fractions: str = typer.Option("0.8,0.1,0.1", "--fractions", help="Train,validation,test share of structures."),
@@ -65,7 +66,7 @@ def _summary(report: dict, out: Path) -> None:
                f"spectrum-only {s['spectrum_only']:,}), rejected {s['rejected']:,}")
     for reason, n in list(s["rejected_by_reason"].items())[:8]:
         typer.echo(f"  rejected {reason}: {n:,}")
-    if m["path"]:
+    if m["paths"]:
         typer.echo(f"molecules read {m['read']:,}: written {m['written']:,}, rejected {m['rejected']:,}")
     dropped = report["peaks"]["dropped"]
     typer.echo(f"peaks dropped: off grid {dropped['off_grid_low'] + dropped['off_grid_high']:,}, "

@@ -22,7 +22,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
 
     t = time.perf_counter()
     texts = list(zip(rows.meta["smiles"], rows.meta["inchi"]))
-    mol_rows = read_molecules(molecules) if molecules is not None else []
+    mol_rows = [row for path in molecules for row in read_molecules(path)]
     resolved = resolve(texts + [(m.smiles, m.inchi) for m in mol_rows], pool=pool, progress=progress)
     timings["structures_s"] = time.perf_counter() - t
 
@@ -63,7 +63,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
         elif s.inchikey in seen:
             reason, detail = "duplicate_structure", f"InChIKey {s.inchikey} already listed earlier in the file"
         if reason:
-            mol_rejects.append({"source": os.fspath(molecules), "record": m.record, "line": m.line, "reason": reason,
+            mol_rejects.append({"source": m.source, "record": m.record, "line": m.line, "reason": reason,
                                 "detail": detail})
             continue
         seen.add(s.inchikey)
@@ -77,8 +77,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
                                  progress=progress)
     timings["fingerprints_s"] = time.perf_counter() - t
 
-    table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, os.fspath(molecules)
-                                 if molecules is not None else None, fingerprinter, seed, fractions)
+    table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, fingerprinter, seed, fractions)
     order = {source: i for i, source in enumerate(dict.fromkeys([*sources, *(r["source"] for r in rejects)]))}
     rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
     rejects.extend(mol_rejects)
@@ -90,7 +89,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
         "excluded_inchikey14_listed": len(excluded),
     }
     molecule_report = {
-        "path": os.fspath(molecules) if molecules is not None else None,
+        "paths": [os.fspath(m) for m in molecules],
         "read": len(mol_rows),
         "written": len(mol_kept),
         "rejected": len(mol_rejects),
@@ -117,7 +116,7 @@ def _ids(sources: list[str], records: list[int], accessions: list) -> list[str]:
     return out
 
 
-def _table(rows, keep, structures, fps, mol_rows, mol_structures, mol_source, fingerprinter, seed, fractions):
+def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter, seed, fractions):
     import pyarrow as pa
 
     idx = np.flatnonzero(keep)
@@ -134,7 +133,7 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, mol_source, fi
     n_mol = len(mol_rows)
     meta = rows.meta
     s_struct = pick(structures)
-    sources = pick(rows.source) + [mol_source] * n_mol
+    sources = pick(rows.source) + [m.source for m in mol_rows]
     records = pick(rows.record) + [m.record for m in mol_rows]
     ids = _ids(sources, records, pick(meta["id"]) + [m.id for m in mol_rows])
     all_struct = s_struct + mol_structures

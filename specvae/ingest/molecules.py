@@ -15,6 +15,7 @@ from dataclasses import dataclass
 class MoleculeRow:
     """One structure-only input row: position (0-based row, 1-based line) and its text."""
 
+    source: str
     record: int
     line: int
     id: str | None
@@ -25,6 +26,8 @@ class MoleculeRow:
 
 def read_molecules(path) -> list[MoleculeRow]:
     """Rows of a structure file (see the module docstring); unreadable SDF records get no text (rejected later)."""
+    import os
+
     from specvae.chem.inputs import parse_record, read_structures
     from specvae.chem.molecules import StructureError
 
@@ -36,5 +39,5 @@ def read_molecules(path) -> list[MoleculeRow]:
                 smiles = parse_record(rec)[1].smiles
             except StructureError:
                 smiles = None
-        rows.append(MoleculeRow(rec.row, rec.line, rec.id, rec.name, smiles, rec.inchi))
+        rows.append(MoleculeRow(os.fspath(path), rec.row, rec.line, rec.id, rec.name, smiles, rec.inchi))
     return rows

@@ -70,7 +70,8 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
     out_dir
         Dataset directory to create (``dataset.parquet``, ``rejects.jsonl``, ``report.json``).
     molecules
-        Optional SMILES list or CSV of structures to add as ``molecule_only`` rows (unpaired fingerprints).
+        Optional structure file(s) (SMILES, CSV/TSV with SMILES or InChI, SDF) whose structures become
+        ``molecule_only`` rows (unpaired fingerprints).
     exclude_inchikeys
         Optional file of InChIKeys (or first blocks, or a CSV/TSV with an InChIKey column): spectra and molecules of
         these structures are rejected as ``excluded_structure``.
@@ -104,13 +105,15 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
 
     t_start = time.perf_counter()
     inputs = [os.fspath(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
-    if not inputs and molecules is None:
+    molecules = [] if molecules is None else [os.fspath(p) for p in (
+        [molecules] if isinstance(molecules, (str, os.PathLike)) else molecules)]
+    if not inputs and not molecules:
         raise ValueError("no input files given")
     for path in inputs:
         check_readable(path)
         detect_format(path)
-    if molecules is not None:
-        check_readable(molecules)
+    for path in molecules:
+        check_readable(path)
     fractions = check_fractions(fractions)
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, not {workers}")

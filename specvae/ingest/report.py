@@ -80,7 +80,7 @@ def build_report(*, files, rows, table, rejects, steps, peaks, molecules, struct
             "binning": BINNING,
             "exclude_inchikeys": {"path": str(excluded[0]) if excluded[0] is not None else None,
                                   "inchikey14": excluded[1]},
-            "molecules": str(molecules_path) if molecules_path is not None else None,
+            "molecules": [str(p) for p in molecules_path],
         },
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
