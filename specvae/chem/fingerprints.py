@@ -170,9 +170,10 @@ def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | st
         cache = FingerprintCache(cache)
     hits = cache.get_many(spec, unique) if cache is not None else {}
     missing = [i for i, k in enumerate(unique) if k not in hits]
-    for i, k in enumerate(unique):
-        if k in hits:
-            bits[i] = unpack_bits(np.frombuffer(hits[k], dtype=np.uint8)[None, :], spec.n_bits)[0]
+    found = [i for i, k in enumerate(unique) if k in hits]
+    if found:  # one unpacking for all hits
+        packed_hits = np.frombuffer(b"".join(hits[unique[i]] for i in found), dtype=np.uint8)
+        bits[found] = unpack_bits(packed_hits.reshape(len(found), -1), spec.n_bits)
     if missing:
         computed = compute_smiles([first[unique[i]].smiles for i in missing], fingerprinter, workers=workers,
                                   progress=progress)
