@@ -70,6 +70,8 @@ class Candidates:
     ids: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     merged_ids: list[list[str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # input file of each kept candidate
+    adducts: list[str] = field(default_factory=list)  # the adduct each matched by, for database queries
     rejects: list[Reject] = field(default_factory=list)
     n_read: int = 0
     n_merged: int = 0
@@ -172,6 +174,7 @@ def merge_rows(rows: Iterable[StructureRow], canonical: Sequence[Canonical | str
         out.ids.append(ids[0] if ids else "")
         out.names.append(row.name)
         out.merged_ids.append(ids[1:])
+        out.sources.append(row.source)
     return out
 
 

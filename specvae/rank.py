@@ -22,7 +22,7 @@ import numpy as np
 
 EPS = 1e-6
 
-RANK_COLUMNS = ("rank", "score", "inchikey", "smiles", "id", "name", "merged_ids")
+RANK_COLUMNS = ("rank", "score", "inchikey", "smiles", "id", "name", "merged_ids")  # + "adduct" for database hits
 
 
 def _weights(probs: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
@@ -89,6 +89,8 @@ def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: floa
         "rank": ranks, "score": scores, "inchikey": [s.inchikey for s in candidates.structures],
         "smiles": [s.smiles for s in candidates.structures], "id": candidates.ids, "name": candidates.names,
         "merged_ids": [";".join(m) for m in candidates.merged_ids]})
+    if candidates.adducts:
+        table["adduct"] = candidates.adducts
     return table.iloc[order].reset_index(drop=True)
 
 
