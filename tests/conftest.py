@@ -8,12 +8,14 @@ elsewhere.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+sys.path.insert(0, str(REPO / "tests"))  # tests/builders.py
 SHARED_DATA = Path(os.environ.get("SPECVAE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

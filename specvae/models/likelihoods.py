@@ -40,6 +40,7 @@ def log_likelihood(kind: str, params: Tensor, x: Tensor, options: Mapping[str, A
     """
     options = dict(options or {})
     weight = float(options.get("weight", 1.0))
+    params = params.float()  # sums over thousands of dimensions need float32 under bfloat16 autocast
     if kind == "categorical":
         tokens = x.long().expand(params.shape[:-1])
         ignore = tokens == int(options.get("ignore_index", -100))

@@ -60,7 +60,8 @@ class Encoder(nn.Module):
         self.logvar = nn.Linear(feature_dim, latent_dim)
 
     def head(self, h: Tensor) -> Gaussian:
-        return Gaussian(self.mu(h), self.logvar(h))
+        # float32 from here on: the product of experts and KL terms lose too much in bfloat16
+        return Gaussian(self.mu(h).float(), self.logvar(h).float())
 
     def forward(self, x: Tensor) -> Gaussian:
         return self.head(self.body(x))
@@ -143,4 +144,4 @@ class JointEncoder(nn.Module):
 
     def forward(self, inputs: dict[str, Tensor]) -> Gaussian:
         h = torch.cat([self.projections[n](self.bodies[n](inputs[n])) for n in self.names], dim=-1)
-        return Gaussian(self.mu(h), self.logvar(h))
+        return Gaussian(self.mu(h).float(), self.logvar(h).float())

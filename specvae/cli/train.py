@@ -1,0 +1,63 @@
+"""``specvae train``: fit SVAE / VAEVAE / VAEVAE* / SVAE* / MMVAE on an ingested dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from specvae.cli._app import command, show_progress
+
+PRESET_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
+               "prior_expert")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["latent_dim=64", "spectrum_encoder=1000,500"]`` -> ``{"latent_dim": 64, "spectrum_encoder": [1000, 500]}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in PRESET_KEYS:
+            raise ValueError(f"--set expects KEY=VALUE with KEY one of {', '.join(PRESET_KEYS)}; got {item!r}")
+        try:
+            out[key] = json.loads(f"[{value}]" if "," in value else value)
+        except json.JSONDecodeError:
+            raise ValueError(f"--set {key}: cannot read value {value!r} (a number, true/false, or a,b,c)") from None
+    return out
+
+
+@command(name="train")
+def train_cmd(
+    data: Path = typer.Option(..., "--data", "-d", help="Dataset directory written by `specvae ingest`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to create (weights, config, metrics)."),
+    model: str = typer.Option("svae", "--model", "-m", help="svae, vaevae, vaevae_star (VAEVAE*), svae_star, mmvae."),
+    preset: str = typer.Option("paper", "--preset", help="Network widths: paper (tables A.8/A.9), small, tiny."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a preset value, e.g. latent_dim=64."),
+    epochs: int = typer.Option(140, "--epochs", help="Epochs (paper: 140)."),
+    batch_size: int = typer.Option(250, "--batch-size", help="Rows per stream and step (paper: 250)."),
+    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate (paper: 1e-4)."),
+    supervision: float = typer.Option(1.0, "--supervision", help="Share of training structures kept paired."),
+    no_unpaired: bool = typer.Option(False, "--no-unpaired", help="Ignore the dataset's unpaired rows."),
+    gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to train on the CPU."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on GPU, fp32 on CPU), bf16, fp32."),
+    compile_: str = typer.Option("auto", "--compile", help="torch.compile the networks: auto (on GPU), on, off."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, supervision subset and batches."),
+    time_limit: float = typer.Option(0.0, "--time-limit", help="Stop after this many seconds of training."),
+    max_steps: int = typer.Option(0, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+):
+    """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
+    from specvae.loop import TrainConfig
+    from specvae.train import train_spectra
+
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, precision=precision,
+                         compile=compile_, max_steps_per_epoch=max_steps, time_limit=time_limit)
+    summary = train_spectra(data, out, model=model, preset=preset, model_overrides=parse_overrides(overrides),
+                            config=config, supervision=supervision, use_unpaired=not no_unpaired, gpu=gpu,
+                            resume=resume, overwrite=overwrite, progress=show_progress())
+    if summary.get("best_epoch") is not None:
+        typer.echo(f"{summary['model']}: best epoch {summary['best_epoch']} of {summary['epochs']} "
+                   f"(validation fingerprint cross-entropy {summary['val_fp_ce']:.2f} nats/spectrum); run in {out}")

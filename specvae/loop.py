@@ -1,0 +1,271 @@
+"""The training loop: one visible loop shared by the spectra task and the image benchmarks.
+
+``fit`` trains any :class:`~specvae.models.MultimodalVAE` on the steps of a *step source* (an object with
+``steps_per_epoch()`` and ``epoch(epoch) -> iterator of groups``, see :mod:`specvae.models.base`), evaluates after
+every epoch with a caller-supplied function on the validation split, keeps the best epoch by one named metric, and
+writes a run directory (:mod:`specvae.checkpoint`) that ``--resume`` continues after an interruption.
+
+On a GPU it autocasts to bfloat16 and compiles the encoder and decoder networks; on a CPU it runs in float32.
+Under ``torchrun`` every process takes its slice of each step's batches and DistributedDataParallel averages the
+gradients; only rank 0 evaluates and writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from specvae import checkpoint as ckpt
+from specvae.errors import DeviceError, InputError
+from specvae.progress import counter
+
+log = logging.getLogger("specvae.train")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (defaults: the paper's spectra experiment, appendix A)."""
+
+    epochs: int = 140
+    batch_size: int = 250
+    lr: float = 1e-4
+    seed: int = 0
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU | bf16 | fp32
+    compile: str = "auto"  # auto: on for CUDA | on | off
+    max_steps_per_epoch: int = 0  # 0: a full pass over the largest stream
+    time_limit: float = 0.0  # seconds of training (evaluation excluded); 0: none. Stops after the current step.
+    grad_clip: float = 0.0  # max gradient norm; 0: no clipping
+
+    def __post_init__(self):
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise InputError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        if self.compile not in ("auto", "on", "off"):
+            raise InputError(f"compile must be auto, on or off, got {self.compile!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise InputError("epochs, batch size and learning rate must be positive")
+
+
+class StepSource(Protocol):
+    def steps_per_epoch(self) -> int: ...
+
+    def epoch(self, epoch: int) -> Iterator[list[dict[str, Tensor]]]: ...
+
+
+def resolve_device(gpu: int | None) -> torch.device:
+    """``cuda:<gpu>`` (under torchrun: the local rank's GPU) or the CPU; a clear error when the GPU is absent."""
+    if gpu is None:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise DeviceError(f"--gpu {gpu} asked for a GPU, but PyTorch sees none on this machine "
+                          f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); drop --gpu to use "
+                          "the CPU")
+    index = int(os.environ.get("LOCAL_RANK", gpu)) if int(os.environ.get("WORLD_SIZE", 1)) > 1 else gpu
+    if not 0 <= index < torch.cuda.device_count():
+        raise DeviceError(f"--gpu {index} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+    return torch.device("cuda", index)
+
+
+def distributed(device: torch.device) -> tuple[int, int]:
+    """``(rank, world_size)``; joins the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def autocast(device: torch.device, precision: str):
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+
+
+def compile_networks(model: torch.nn.Module) -> None:
+    """``torch.compile`` each encoder and decoder network in place (the loss arithmetic stays eager)."""
+    for child in model.children():
+        for module in (child.values() if isinstance(child, torch.nn.ModuleDict) else []):
+            module.compile()
+
+
+def shard(groups: list[dict[str, Tensor]], rank: int, world: int) -> list[dict[str, Tensor]]:
+    """This process's slice of every batch (rows rank, rank + world, ...).
+
+    A group with fewer than two rows per process is dropped on every process alike (BatchNorm needs two rows, and
+    all processes must run the same groups).
+    """
+    kept = [g for g in groups if next(iter(g.values())).shape[0] >= 2 * world]
+    if world == 1:
+        return kept
+    return [{k: v[rank::world] for k, v in g.items()} for g in kept]
+
+
+def train_step(model, optimizer, groups, ctx, generator=None, grad_clip: float = 0.0) -> dict[str, Tensor]:
+    """One optimiser step on the summed loss of all groups; returns the detached metrics."""
+    with ctx:
+        loss, metrics = model(groups, generator=generator)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return metrics
+
+
+def check_run_directory(out: Path, resume: bool, overwrite: bool) -> None:
+    """Raise if ``out`` cannot be used: nothing to resume, or an existing run without ``overwrite``."""
+    if resume:
+        if not (out / ckpt.STATE_FILE).exists():
+            raise FileNotFoundError(2, "nothing to resume: no state.json (train without --resume)", str(out))
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} already holds a run; use --resume to continue it or --overwrite to replace it")
+
+
+def _prepare_directory(out: Path, resume: bool, overwrite: bool) -> None:
+    check_run_directory(out, resume, overwrite)
+    if not resume:
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        out.mkdir(parents=True)
+
+
+def fit(model, source: StepSource, evaluate: Callable[[torch.nn.Module], dict[str, float]], *, config: TrainConfig,
+        out_dir: str | Path, run_info: dict[str, Any], device: torch.device, select: tuple[str, str],
+        resume: bool = False, overwrite: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Train ``model`` and write the run directory ``out_dir``; returns a summary.
+
+    ``evaluate(model)`` gets the plain model in eval mode and returns validation metrics; ``select = (metric,
+    "min" | "max")`` names the one that picks the best epoch. ``run_info`` is stored in ``config.json``.
+    """
+    out = Path(out_dir)
+    rank, world = distributed(device)
+    main = rank == 0
+    if main:
+        _prepare_directory(out, resume, overwrite)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + rank)
+    state: dict[str, Any] = {"epoch": 0, "best": None, "best_epoch": None, "stopped": None}
+    if resume:
+        saved = ckpt.read_json(out / ckpt.STATE_FILE)
+        ckpt.load_weights(out, ckpt.LAST, model)
+        ckpt.load_optimizer(out, optimizer, saved["optimizer"])
+        generator.set_state(ckpt.load_tensors(out / "last-rng.safetensors")[f"rank{rank}"].to("cpu"))
+        state.update({k: saved[k] for k in ("epoch", "best", "best_epoch")})
+        log.info("resuming %s after epoch %d", out, state["epoch"])
+    elif main:
+        info = {**run_info, "train": dataclasses.asdict(config), "world_size": world}
+        ckpt.write_json(out / ckpt.CONFIG_FILE, info)
+    if world > 1:
+        dist.barrier()
+    if config.compile == "on" or (config.compile == "auto" and device.type == "cuda"):
+        compile_networks(model)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    ctx = autocast(device, config.precision)
+    sign = 1.0 if select[1] == "min" else -1.0
+    started = time.monotonic()
+    steps_per_epoch = source.steps_per_epoch()
+    if config.max_steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
+    for epoch in range(state["epoch"] + 1, config.epochs + 1):
+        net.train()
+        sums: dict[str, Tensor] = {}
+        rows = paired = steps = 0
+        epoch_start = time.monotonic()
+        with counter(f"epoch {epoch}/{config.epochs}", total=steps_per_epoch, enabled=progress and main) as advance:
+            for groups in source.epoch(epoch):
+                if steps >= steps_per_epoch:
+                    break
+                groups = shard(groups, rank, world)
+                if not groups:
+                    continue
+                metrics = train_step(net, optimizer, groups, ctx, generator, config.grad_clip)
+                for k, v in metrics.items():
+                    sums[k] = sums.get(k, 0.0) + v.float()
+                rows += sum(next(iter(g.values())).shape[0] for g in groups) * world
+                paired += sum(next(iter(g.values())).shape[0] for g in groups if len(g) > 1) * world
+                steps += 1
+                advance(1)
+                if config.time_limit and _time_is_up(started, config.time_limit, world, device, steps):
+                    state["stopped"] = f"time limit of {config.time_limit:g} s reached in epoch {epoch}"
+                    break
+        seconds = time.monotonic() - epoch_start
+        record = {"epoch": epoch, "steps": steps, "seconds": round(seconds, 3),
+                  "samples_per_s": round(rows / seconds, 1), "paired_per_s": round(paired / seconds, 1)}
+        record.update({f"train/{k}": float(v) / max(steps, 1) for k, v in sums.items()})
+        if main:
+            model.eval()
+            with torch.no_grad(), ctx:
+                record.update(evaluate(model))
+            value = record.get(select[0])
+            if value is None or not math.isfinite(value):
+                raise InputError(f"evaluation returned no finite {select[0]!r}: {record}")
+            if state["best"] is None or sign * value < sign * state["best"]:
+                state.update(best=value, best_epoch=epoch)
+                ckpt.save_weights(out, ckpt.BEST, model)
+            record["best_epoch"] = state["best_epoch"]
+            _save_last(out, model, optimizer, generator, state, epoch, world)
+            with open(out / ckpt.METRICS_FILE, "a") as fh:
+                fh.write(_json_line(record))
+            log.info("epoch %d: %s", epoch, _summary(record, select[0]))
+        else:
+            _save_rng_only(generator)
+        state["epoch"] = epoch
+        if world > 1:
+            dist.barrier()
+        if state["stopped"]:
+            log.warning("stopping: %s", state["stopped"])
+            break
+    return {"run": str(out), "best_epoch": state["best_epoch"], select[0]: state["best"],
+            "epochs": state["epoch"], "stopped": state["stopped"], "seconds": round(time.monotonic() - started, 1)}
+
+
+def _time_is_up(started: float, limit: float, world: int, device: torch.device, step: int) -> bool:
+    up = time.monotonic() - started > limit
+    if world == 1:
+        return up
+    if step % 10:
+        return False
+    flag = torch.tensor([1.0 if up else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every rank stops after the same step
+    return bool(flag.item())
+
+
+def _save_last(out, model, optimizer, generator, state, epoch, world) -> None:
+    ckpt.save_weights(out, ckpt.LAST, model)
+    opt_state = ckpt.save_optimizer(out, optimizer)
+    states = [generator.get_state()]
+    if world > 1:
+        gathered = [torch.empty_like(states[0]) for _ in range(world)]
+        dist.all_gather_object(gathered, states[0])
+        states = gathered
+    ckpt.save_tensors(out / "last-rng.safetensors", {f"rank{i}": s for i, s in enumerate(states)})
+    ckpt.write_json(out / ckpt.STATE_FILE, {"epoch": epoch, "best": state["best"], "best_epoch": state["best_epoch"],
+                                            "optimizer": opt_state})
+
+
+def _save_rng_only(generator) -> None:
+    dist.all_gather_object([None] * dist.get_world_size(), generator.get_state())
+
+
+def _json_line(record: dict) -> str:
+    import json
+
+    return json.dumps(record, sort_keys=True) + "\n"
+
+
+def _summary(record: dict, selected: str) -> str:
+    keys = [k for k in record if k.startswith("val") or k == "train/loss"] + ["seconds"]
+    return ", ".join(f"{k}={record[k]:.4g}" for k in dict.fromkeys(keys) if isinstance(record.get(k), float))

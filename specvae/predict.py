@@ -1,0 +1,67 @@
+"""Load a trained run and predict fingerprint bit probabilities from binned spectra (the input of ranking)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from specvae import checkpoint as ckpt
+from specvae.chem.fingerprints import FingerprintSpec
+from specvae.errors import CheckpointError, InputError
+from specvae.models import ModelConfig, build_model
+
+
+class Predictor:
+    """A trained spectrum -> fingerprint model in eval mode.
+
+    Attributes
+    ----------
+    spec
+        The fingerprint the model was trained on; candidates must be fingerprinted with the same spec.
+    ion_mode
+        Ion mode of the training spectra (``"positive"``, ``"negative"`` or ``None`` when mixed or unknown).
+    """
+
+    def __init__(self, model: torch.nn.Module, config: dict, device: torch.device | str = "cpu"):
+        self.model = model.to(device).eval()
+        self.config = config
+        self.device = torch.device(device)
+        self.spec = FingerprintSpec(**config["fingerprint"])
+        self.ion_mode: str | None = config.get("ion_mode")
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, device: str = "cpu", checkpoint: str = ckpt.BEST) -> Predictor:
+        """Load ``run_dir`` (written by ``specvae train``) with the weights of ``checkpoint`` (best or last)."""
+        run = Path(run_dir)
+        if not run.is_dir():
+            raise FileNotFoundError(2, "no such model run directory", str(run))
+        config = ckpt.read_json(run / ckpt.CONFIG_FILE)
+        if config.get("task") != "spectra":
+            raise CheckpointError(f"{run} is not a spectra model (task {config.get('task')!r})")
+        model = build_model(ModelConfig.from_dict(config["model"]))
+        ckpt.load_weights(run, checkpoint, model)
+        return cls(model, config, device)
+
+    @torch.no_grad()
+    def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
+                     batch_size: int = 256) -> np.ndarray:
+        """Bit probabilities ``(n, n_bits)`` for dense binned spectra ``(n, 11000)``.
+
+        ``mode="mean"`` decodes the posterior mean of q(z | spectrum); ``mode="sample"`` averages the decoded
+        probabilities of ``n_samples`` posterior samples (seeded).
+        """
+        if mode not in ("mean", "sample"):
+            raise InputError(f"mode must be 'mean' or 'sample', got {mode!r}")
+        spectra = np.asarray(spectra, dtype=np.float32)
+        if spectra.ndim != 2 or spectra.shape[1] != self.model.config.modality("spectrum").size:
+            raise InputError(f"expected binned spectra of shape (n, 11000), got {spectra.shape}")
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        k = 0 if mode == "mean" else max(1, n_samples)
+        out = []
+        for start in range(0, len(spectra), batch_size):
+            x = torch.from_numpy(spectra[start:start + batch_size]).to(self.device)
+            p = self.model.predict({"spectrum": x}, ["fingerprint"], n_samples=k, generator=generator)["fingerprint"]
+            out.append(p.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.spec.n_bits), dtype=np.float32)

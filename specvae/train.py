@@ -1,0 +1,122 @@
+"""Train a spectrum <-> fingerprint model on an ingested dataset (paper section 4.4): ``specvae train``.
+
+Semi-supervised as in the paper: every step is one paired batch, one spectrum-only batch and one
+fingerprint-only batch (:mod:`specvae.datasets.batching`); ``supervision`` sets the share of training structures
+that stay paired. After every epoch the model predicts the fingerprints of the validation spectra from the
+spectrum-only posterior, and the epoch with the lowest validation fingerprint cross-entropy is kept as
+``best.safetensors`` (the test split is never looked at).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from specvae import __version__
+from specvae import checkpoint as ckpt
+from specvae.datasets.batching import SemiSupervisedBatches
+from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
+from specvae.errors import InputError
+from specvae.loop import TrainConfig, check_run_directory, fit, resolve_device
+from specvae.models import ModelConfig, build_model, count_parameters, spectra_model_config
+
+log = logging.getLogger("specvae.train")
+SELECT = ("val_fp_ce", "min")
+
+
+class SpectraSteps:
+    """Step source for :func:`specvae.loop.fit`: dense batches of the three streams on the data's device."""
+
+    def __init__(self, data: DeviceSpectra, streams: Streams, batch_size: int, seed: int):
+        self.data = data
+        self.batches = SemiSupervisedBatches(
+            {"paired": streams.paired, "spectrum": streams.spectrum, "fingerprint": streams.fingerprint},
+            batch_size, seed)
+
+    def steps_per_epoch(self) -> int:
+        return self.batches.steps_per_epoch()
+
+    def epoch(self, epoch: int):
+        d = self.data
+        for step in self.batches.epoch(epoch):
+            groups = []
+            if "paired" in step:
+                groups.append({"spectrum": d.spectra(step["paired"]), "fingerprint": d.fingerprint_bits(step["paired"])})
+            if "spectrum" in step:
+                groups.append({"spectrum": d.spectra(step["spectrum"])})
+            if "fingerprint" in step:
+                groups.append({"fingerprint": d.fingerprint_bits(step["fingerprint"])})
+            yield groups
+
+
+@torch.no_grad()
+def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: str = "val",
+                        batch_size: int = 512) -> dict[str, float]:
+    """Fingerprint prediction from spectra alone (posterior mean) and the paired loss, averaged over ``rows``.
+
+    ``fp_ce``: cross-entropy summed over bits (nats per spectrum); ``bit_ce``: the same per bit; ``bit_acc``: bits
+    right at threshold 0.5; ``tanimoto``: of the thresholded prediction and the true fingerprint; ``loss``: the
+    model's paired loss (one posterior sample, fixed seed).
+    """
+    if len(rows) == 0:
+        raise InputError(f"no paired {prefix} rows to evaluate on: ingest with a non-zero validation fraction")
+    sums = {"fp_ce": 0.0, "bit_acc": 0.0, "tanimoto": 0.0, "loss": 0.0}
+    generator = torch.Generator(device=data.device).manual_seed(0)
+    for start in range(0, len(rows), batch_size):
+        r = rows[start:start + batch_size]
+        x, bits = data.spectra(r), data.fingerprint_bits(r)
+        p = model.predict({"spectrum": x}, ["fingerprint"])["fingerprint"].float().clamp(1e-7, 1 - 1e-7)
+        ce = -(bits * p.log() + (1 - bits) * (1 - p).log()).sum(1)
+        hard = (p > 0.5).float()
+        union = ((hard + bits) > 0).float().sum(1)
+        tanimoto = torch.where(union > 0, (hard * bits).sum(1) / union.clamp_min(1), torch.ones_like(union))
+        sums["fp_ce"] += float(ce.sum())
+        sums["bit_acc"] += float((hard == bits).float().mean(1).sum())
+        sums["tanimoto"] += float(tanimoto.sum())
+        if len(r) > 1:
+            loss, _ = model([{"spectrum": x, "fingerprint": bits}], generator=generator)
+            sums["loss"] += float(loss) * len(r)
+    n = len(rows)
+    out = {f"{prefix}_{k}": v / n for k, v in sums.items()}
+    out[f"{prefix}_bit_ce"] = out[f"{prefix}_fp_ce"] / data.n_bits
+    return out
+
+
+def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "svae", preset: str = "paper",
+                  model_overrides: dict[str, Any] | None = None, config: TrainConfig = TrainConfig(),
+                  supervision: float = 1.0, use_unpaired: bool = True, gpu: int | None = None, resume: bool = False,
+                  overwrite: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Train ``model`` on the dataset in ``data_dir``; writes the run directory ``out_dir`` and returns a summary."""
+    device = resolve_device(gpu)
+    check_run_directory(Path(out_dir), resume, overwrite)
+    ds = SpectraDataset.load(data_dir)
+    if resume:
+        saved = ckpt.read_json(Path(out_dir) / ckpt.CONFIG_FILE)
+        model_config = ModelConfig.from_dict(saved["model"])  # the architecture always comes from the checkpoint
+        if saved["data"]["sha256"] != ds.sha256:
+            log.warning("resuming on different data than the run started with (%s)", ds.path)
+        supervision, use_unpaired = saved["supervision"], saved["use_unpaired"]
+    else:
+        model_config = spectra_model_config(model, n_bits=ds.spec.n_bits, preset=preset, **(model_overrides or {}))
+    streams = training_streams(ds, supervision, config.seed, use_unpaired)
+    if len(streams.paired) == 0 and supervision > 0:
+        raise InputError(f"{ds.path} has no paired training spectra (spectra with a structure in the train split)")
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
+    net = build_model(model_config)
+    log.info("%s: %s parameters; streams %s", model_config.model, f"{count_parameters(net):,}", streams.sizes())
+    data = DeviceSpectra(ds, device)
+    run_info = {
+        "task": "spectra", "specvae_version": __version__, "torch_version": torch.__version__,
+        "model": model_config.to_dict(), "preset": preset, "fingerprint": ds.spec.__dict__,
+        "ion_mode": ds.ion_mode(), "data": ds.describe(), "supervision": supervision, "use_unpaired": use_unpaired,
+        "streams": streams.sizes(), "parameters": count_parameters(net), "select": list(SELECT),
+    }
+    summary = fit(net, SpectraSteps(data, streams, config.batch_size, config.seed),
+                  lambda m: fingerprint_metrics(m, data, streams.validation), config=config, out_dir=out_dir,
+                  run_info=run_info, device=device, select=SELECT, resume=resume, overwrite=overwrite,
+                  progress=progress)
+    return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes()}

@@ -1,0 +1,97 @@
+"""``specvae train`` on CPU at toy widths: run directory, best epoch, resume, two-process DDP, device errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from builders import write_dataset
+from specvae.checkpoint import load_tensors
+from specvae.cli import app
+from specvae.loop import TrainConfig
+from specvae.predict import Predictor
+from specvae.train import train_spectra
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data"), n_structures=16)
+
+
+def _records(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_writes_a_complete_run(data_dir, tmp_path):
+    run = tmp_path / "run"
+    summary = train_spectra(data_dir, run, model="vaevae", preset="tiny",
+                            config=TrainConfig(epochs=3, batch_size=4, lr=1e-3))
+    records = _records(run)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    best = min(records, key=lambda r: r["val_fp_ce"])
+    assert summary["best_epoch"] == best["epoch"] and summary["val_fp_ce"] == pytest.approx(best["val_fp_ce"])
+    assert all(0 <= r["val_bit_acc"] <= 1 and r["val_fp_ce"] > 0 for r in records)
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["model"] == "vaevae"
+    assert config["fingerprint"] == {"name": "test", "version": "1", "n_bits": 24}
+    assert len(config["data"]["sha256"]) == 64 and config["train"]["seed"] == 0
+    predictor = Predictor.from_run(run)
+    spectra = np.zeros((2, 11000), np.float32)
+    spectra[:, 137] = 4.0
+    probs = predictor.predict_bits(spectra)
+    assert probs.shape == (2, 24) and ((probs > 0) & (probs < 1)).all()
+    sampled = predictor.predict_bits(spectra, mode="sample", n_samples=4, seed=1)
+    assert sampled.shape == (2, 24) and not np.allclose(sampled, probs)
+
+
+def test_resume_continues_exactly_where_it_stopped(data_dir, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    cfg = dict(model="svae", preset="tiny")
+    train_spectra(data_dir, straight, config=TrainConfig(epochs=4, batch_size=4, lr=1e-3), **cfg)
+    train_spectra(data_dir, split, config=TrainConfig(epochs=2, batch_size=4, lr=1e-3), **cfg)
+    train_spectra(data_dir, split, config=TrainConfig(epochs=4, batch_size=4, lr=1e-3), resume=True, **cfg)
+    assert [r["epoch"] for r in _records(split)] == [1, 2, 3, 4]
+    a, b = load_tensors(straight / "last.safetensors"), load_tensors(split / "last.safetensors")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], msg=f"{key} differs after resume")
+
+
+def test_existing_run_is_not_overwritten(data_dir, tmp_path):
+    run = tmp_path / "run"
+    train_spectra(data_dir, run, preset="tiny", config=TrainConfig(epochs=1, batch_size=4))
+    result = CliRunner().invoke(app, ["train", "--data", str(data_dir), "--out", str(run), "--preset", "tiny"])
+    assert result.exit_code == 1
+    assert "already holds a run" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_missing_gpu_is_a_one_line_error(data_dir, tmp_path):
+    result = CliRunner().invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path / "r"), "--gpu", "0"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("specvae: error: --gpu 0") and len(result.output.strip().splitlines()) == 1
+
+
+def test_unknown_model_is_a_one_line_error(data_dir, tmp_path):
+    result = CliRunner().invoke(app, ["train", "--data", str(data_dir), "--out", str(tmp_path / "r"),
+                                      "--model", "transformer", "--preset", "tiny"])
+    assert result.exit_code == 1 and "unknown model 'transformer'" in result.output
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_with_gloo(data_dir, tmp_path):
+    run = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
+           "-m", "specvae", "-q", "train", "--data", str(data_dir), "--out", str(run), "--preset", "tiny",
+           "--epochs", "2", "--batch-size", "4", "--model", "vaevae"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
+    assert [r["epoch"] for r in _records(run)] == [1, 2]
