@@ -22,6 +22,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,9 +33,11 @@ from specvae.structure_files import StructureRow, read_structure_file
 log = logging.getLogger("specvae.candidates")
 
 
-@dataclass(frozen=True)
-class Canonical:
-    """A standardised structure: canonical SMILES, InChIKey, formula, monoisotopic mass (Da), net formal charge."""
+class Canonical(NamedTuple):
+    """A standardised structure: canonical SMILES, InChIKey, formula, monoisotopic mass (Da), net formal charge.
+
+    A named tuple (not a dataclass) because database queries build thousands per spectrum.
+    """
 
     smiles: str
     inchikey: str

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+from itertools import repeat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +36,7 @@ META_DB = b"specvae.db"
 DB_FORMAT = "1"
 DB_COLUMNS = ("id", "name", "source", "inchikey", "inchikey14", "smiles", "formula", "monoisotopic_mass", "charge",
               "merged_ids", "fingerprint")
+TEXT_COLUMNS = ("id", "name", "source", "inchikey", "smiles", "formula", "merged_ids")
 STANDARDISATION = ("RDKit: largest organic fragment of multi-component structures; net charges neutralised where "
                    "possible (Uncharger), permanently charged molecules kept as ions; identity = first InChIKey block")
 
@@ -162,9 +164,10 @@ class StructureDB:
             raise InputError(f"{self.path} is not a specvae structure database; build one with `specvae db build`")
         self.spec = FingerprintSpec.from_json(meta[META_FINGERPRINT])
         self.record = json.loads(meta[META_DB])
-        self.table = table.drop_columns(["fingerprint"])
         self.masses = table["monoisotopic_mass"].to_numpy()
         self.charges = table["charge"].to_numpy()
+        # text columns as object arrays: a query slices them without going through Arrow
+        self.columns = {c: np.asarray(table[c].to_pylist(), dtype=object) for c in TEXT_COLUMNS}
         fp = table["fingerprint"].combine_chunks()
         width = fp.type.byte_width
         self.packed = np.frombuffer(fp.buffers()[1], np.uint8)[fp.offset * width:(fp.offset + len(fp)) * width]
@@ -203,11 +206,10 @@ class StructureDB:
             for i in self.mass_range(lo, hi, adduct.molecule_charge).tolist():
                 chosen.setdefault(i, adduct.name)
         idx = np.array(sorted(chosen), dtype=np.int64)
-        rows = self.table.take(idx).to_pydict()
-        cands = Candidates(
-            structures=[Canonical(smiles=s, inchikey=k, formula=f, mass=m, charge=c) for s, k, f, m, c in
-                        zip(rows["smiles"], rows["inchikey"], rows["formula"], rows["monoisotopic_mass"],
-                            rows["charge"])],
-            ids=rows["id"], names=rows["name"], merged_ids=[m.split(";") if m else [] for m in rows["merged_ids"]],
-            sources=rows["source"], adducts=[chosen[i] for i in idx.tolist()], n_read=len(idx))
+        col = {c: self.columns[c][idx].tolist() for c in TEXT_COLUMNS}
+        structures = list(map(Canonical._make, zip(col["smiles"], col["inchikey"], col["formula"],
+                                                   self.masses[idx].tolist(), self.charges[idx].tolist(), repeat(""))))
+        cands = Candidates(structures=structures, ids=col["id"], names=col["name"],
+                           merged_ids=[m.split(";") if m else [] for m in col["merged_ids"]], sources=col["source"],
+                           adducts=[chosen[i] for i in idx.tolist()], n_read=len(idx))
         return cands, self.packed[idx]

@@ -187,7 +187,7 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
     from specvae.db import StructureDB
     from specvae.progress import track
     from specvae.query import QuerySet, adducts_for, load_query_spectra, predict
-    from specvae.rank import rank_candidates, rank_of
+    from specvae.rank import rank_candidates
 
     clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet(), {}
@@ -239,14 +239,14 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
                 row["status"] = "skipped: no precursor m/z"
                 continue
             cands, packed = store.query(spectrum.precursor_mz, chosen, ppm=ppm)
-        table = rank_candidates(probs[name], cands, packed)
-        rank = rank_of(table, sol.inchikey14)
-        hit = table[table["inchikey"].str[:14] == sol.inchikey14]
-        row.update(n_candidates=len(table), n_rejected=len(cands.rejects), answer_in_candidates=rank is not None,
-                   rank=rank, answer_score=float(hit["score"].iloc[0]) if len(hit) else None,
-                   best_score=float(table["score"].iloc[0]) if len(table) else None,
-                   top_inchikey14=table["inchikey"].iloc[0][:14] if len(table) else "",
-                   top_smiles=table["smiles"].iloc[0] if len(table) else "",
+        ranking = rank_candidates(probs[name], cands, packed)
+        rank = ranking.rank_of(sol.inchikey14)
+        best = ranking.best()
+        row.update(n_candidates=len(ranking), n_rejected=len(cands.rejects), answer_in_candidates=rank is not None,
+                   rank=rank, answer_score=ranking.score_of(sol.inchikey14),
+                   best_score=None if best is None else best[1],
+                   top_inchikey14="" if best is None else best[0].inchikey14,
+                   top_smiles="" if best is None else best[0].smiles,
                    status="ranked" if rank is not None else "answer not among the candidates")
     seconds["ranking"] = round(time.perf_counter() - clock, 2)
     return results, seconds

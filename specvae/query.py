@@ -203,18 +203,18 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
             cands, packed = store.query(spectrum.precursor_mz, names, ppm=ppm)
         else:
             cands, packed = fixed, fixed_packed
-        table = rank_candidates(p, cands, packed)
+        ranking = rank_candidates(p, cands, packed)
         base = tmp / (stem or spectrum.label)
-        write_ranking(table, base.with_name(base.name + ".tsv"), top=top)
+        write_ranking(ranking, base.with_name(base.name + ".tsv"), top=top)
         if casmi:
-            write_casmi_submission(table, base.with_name(base.name + ".casmi.tsv"))
+            write_casmi_submission(ranking, base.with_name(base.name + ".casmi.tsv"))
         if fingerprint_tsv:
             write_fingerprint(p, base.with_name(base.name + ".fingerprint.tsv"))
-        best = table.iloc[0] if len(table) else None
+        best = ranking.best()
         summary.append("\t".join(map(str, [
             spectrum.label, spectrum.record + 1, spectrum.precursor_mz or "", spectrum.ion_mode or "", ";".join(names),
-            len(table), "" if best is None else best["inchikey"], "" if best is None else best["smiles"],
-            "" if best is None else f"{best['score']:.6g}", "ranked" if len(table) else "no candidates"])))
+            len(ranking), "" if best is None else best[0].inchikey, "" if best is None else best[0].smiles,
+            "" if best is None else f"{best[1]:.6g}", "ranked" if len(ranking) else "no candidates"])))
     if single:
         if not (tmp / f"{stem}.tsv").exists():
             shutil.rmtree(tmp)

@@ -75,46 +75,81 @@ def average_ranks(scores: np.ndarray) -> np.ndarray:
     return rankdata(scores, method="average") if scores.size else np.zeros(0)
 
 
-def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS):
-    """Score and rank ``candidates`` (:class:`specvae.candidates.Candidates`) with their packed fingerprints.
+class Ranking:
+    """Scored candidates: ``scores`` and ``ranks`` in candidate order, ``order`` = candidate indices best first.
 
-    Returns a pandas DataFrame with :data:`RANK_COLUMNS`, best first (equal scores keep the input order).
+    The readable table (:meth:`table`) is built only when asked for, so that evaluation over many challenges pays
+    only for scores, ranks and a sort.
     """
-    import pandas as pd
 
-    scores = score_packed(probs, packed, eps=eps)
-    ranks = average_ranks(scores)
-    order = np.argsort(scores, kind="stable")
-    table = pd.DataFrame({
-        "rank": ranks, "score": scores, "inchikey": [s.inchikey for s in candidates.structures],
-        "smiles": [s.smiles for s in candidates.structures], "id": candidates.ids, "name": candidates.names,
-        "merged_ids": [";".join(m) for m in candidates.merged_ids]})
-    if candidates.adducts:
-        table["adduct"] = candidates.adducts
-    return table.iloc[order].reset_index(drop=True)
+    def __init__(self, candidates, scores: np.ndarray):
+        self.candidates = candidates
+        self.scores = scores
+        self.ranks = average_ranks(scores)
+        self.order = np.argsort(scores, kind="stable")  # equal scores keep the input order
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def rank_of(self, inchikey14: str) -> float | None:
+        """Rank of the candidate with first InChIKey block ``inchikey14`` (``None`` when it is not a candidate)."""
+        key = inchikey14[:14]
+        for i, s in enumerate(self.candidates.structures):
+            if s.inchikey.startswith(key):
+                return float(self.ranks[i])
+        return None
+
+    def score_of(self, inchikey14: str) -> float | None:
+        """Score of the candidate with first InChIKey block ``inchikey14`` (``None`` when absent)."""
+        key = inchikey14[:14]
+        hits = [i for i, s in enumerate(self.candidates.structures) if s.inchikey.startswith(key)]
+        return float(self.scores[hits[0]]) if hits else None
+
+    def best(self):
+        """``(structure, score)`` of the best candidate, or ``None`` when there are no candidates."""
+        if not len(self):
+            return None
+        i = int(self.order[0])
+        return self.candidates.structures[i], float(self.scores[i])
+
+    def table(self, top: int | None = None):
+        """The ranking as a pandas DataFrame with :data:`RANK_COLUMNS` (+ ``adduct``), best first."""
+        import pandas as pd
+
+        c = self.candidates
+        idx = self.order if top is None else self.order[:top]
+        structures = [c.structures[i] for i in idx]
+        table = pd.DataFrame({
+            "rank": self.ranks[idx], "score": self.scores[idx], "inchikey": [s.inchikey for s in structures],
+            "smiles": [s.smiles for s in structures], "id": [c.ids[i] for i in idx],
+            "name": [c.names[i] for i in idx], "merged_ids": [";".join(c.merged_ids[i]) for i in idx]})
+        if c.adducts:
+            table["adduct"] = [c.adducts[i] for i in idx]
+        return table
 
 
-def rank_of(table, inchikey14: str) -> float | None:
-    """The rank of the candidate whose first InChIKey block is ``inchikey14`` in a ranked table (``None`` if absent)."""
-    hits = table["rank"][table["inchikey"].str[:14] == inchikey14[:14]]
-    return float(hits.iloc[0]) if len(hits) else None
+def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS) -> Ranking:
+    """Score and rank ``candidates`` (:class:`specvae.candidates.Candidates`) with their packed fingerprints."""
+    if len(candidates.structures) != len(packed):
+        raise ValueError(f"{len(candidates.structures)} candidates but {len(packed)} fingerprints")
+    return Ranking(candidates, score_packed(probs, packed, eps=eps))
 
 
-def write_ranking(table, path: str | Path, top: int | None = None) -> None:
+def write_ranking(ranking: Ranking, path: str | Path, top: int | None = None) -> None:
     """The readable ranking: TSV with a header, ranks and scores as numbers, best first (``top`` rows if given)."""
-    rows = table if top is None else table.head(top)
-    rows.to_csv(path, sep="\t", index=False, float_format="%.6g")
+    ranking.table(top).to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
-def write_casmi_submission(table, path: str | Path) -> None:
+def write_casmi_submission(ranking: Ranking, path: str | Path) -> None:
     """A CASMI submission file: ``SMILES<TAB>score`` per candidate, no header, score >= 0 and higher is better.
 
     The score is ``max(cross-entropy) - cross-entropy``, which keeps the order and the ties.
     """
-    best = table["score"].max() if len(table) else 0.0
+    worst = float(ranking.scores.max()) if len(ranking) else 0.0
+    structures = ranking.candidates.structures
     with open(path, "w", encoding="utf-8") as handle:
-        for smiles, score in zip(table["smiles"], table["score"]):
-            handle.write(f"{smiles}\t{best - score:.6f}\n")
+        for i in ranking.order:
+            handle.write(f"{structures[i].smiles}\t{worst - ranking.scores[i]:.6f}\n")
 
 
 def write_fingerprint(probs: np.ndarray, path: str | Path) -> None:

@@ -9,8 +9,7 @@ import pytest
 
 from specvae.candidates import merge_rows, canonicalize_many
 from specvae.rank import (
-    average_ranks, rank_candidates, rank_of, score_bits, score_packed, write_casmi_submission, write_fingerprint,
-    write_ranking,
+    average_ranks, rank_candidates, score_bits, score_packed, write_casmi_submission, write_fingerprint, write_ranking,
 )
 from specvae.structure_files import StructureRow
 
@@ -73,22 +72,24 @@ def _candidates(smiles_ids):
 def test_rank_three_candidates_two_with_identical_fingerprints():
     cands = _candidates([("CCO", "ethanol"), ("CCCCCC", "hexane"), ("OCC(O)CO", "glycerol")])
     bits = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], np.uint8)  # ethanol and glycerol share a fingerprint
-    table = rank_candidates(P, cands, np.packbits(bits, axis=1))
+    ranking = rank_candidates(P, cands, np.packbits(bits, axis=1))
+    table = ranking.table()
     assert table["id"].tolist() == ["ethanol", "glycerol", "hexane"], "ties keep the input order"
     assert table["rank"].tolist() == [1.5, 1.5, 3.0]
     assert table["score"].tolist() == pytest.approx([ce([1, 0, 1])] * 2 + [ce([0, 1, 0])])
-    assert rank_of(table, "LFQSCWFLJHTTHZ") == 1.5  # ethanol
-    assert rank_of(table, "XXXXXXXXXXXXXX") is None
+    assert ranking.rank_of("LFQSCWFLJHTTHZ") == 1.5  # ethanol
+    assert ranking.rank_of("XXXXXXXXXXXXXX") is None and ranking.score_of("XXXXXXXXXXXXXX") is None
+    assert ranking.best()[0].smiles == "CCO" and table.head(1).equals(ranking.table(top=1))
 
 
 def test_outputs(tmp_path):
     cands = _candidates([("CCO", "a"), ("CCCCCC", "b")])
-    table = rank_candidates(P, cands, np.packbits(np.array([[1, 0, 1], [0, 1, 0]], np.uint8), axis=1))
-    write_ranking(table, tmp_path / "r.tsv")
+    ranking = rank_candidates(P, cands, np.packbits(np.array([[1, 0, 1], [0, 1, 0]], np.uint8), axis=1))
+    write_ranking(ranking, tmp_path / "r.tsv")
     lines = (tmp_path / "r.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["rank", "score", "inchikey", "smiles", "id", "name", "merged_ids"]
     assert lines[1].split("\t")[:5] == ["1", "1.02165", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "CCO", "a"]
-    write_casmi_submission(table, tmp_path / "c.tsv")
+    write_casmi_submission(ranking, tmp_path / "c.tsv")
     rows = [line.split("\t") for line in (tmp_path / "c.tsv").read_text().splitlines()]
     assert [r[0] for r in rows] == ["CCO", "CCCCCC"]
     assert float(rows[0][1]) > float(rows[1][1]) == 0.0, "CASMI scores: non-negative, higher is better"
