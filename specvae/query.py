@@ -66,11 +66,6 @@ class QuerySet:
     spectra: list[QuerySpectrum] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
-    def dense(self) -> np.ndarray:
-        from specvae.ingest import densify
-
-        return densify([s.bins for s in self.spectra], [s.values for s in self.spectra])
-
 
 def _label(metadata: dict, record: int, used: set[str]) -> str:
     text = next((str(metadata[k]) for k in ("id", "name", "title") if str(metadata.get(k) or "").strip()), "")
@@ -103,8 +98,13 @@ def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySe
     return out
 
 
-def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1, seed: int = 0) -> np.ndarray:
-    """Predicted bit probabilities ``(n_spectra, n_bits)``, warning about ion modes unlike the model's training data."""
+def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1, seed: int = 0,
+            chunk: int = 4096) -> np.ndarray:
+    """Predicted bit probabilities ``(n_spectra, n_bits)``, warning about ion modes unlike the model's training data.
+
+    Spectra are densified and predicted ``chunk`` at a time (default 4096); with ``mode="sample"`` chunk ``i`` uses
+    seed ``seed + i * chunk`` so that results do not depend on how many spectra a file holds before the chunk.
+    """
     trained = getattr(predictor, "ion_mode", None)
     other = [s.label for s in queries.spectra if trained and s.ion_mode and s.ion_mode != trained]
     if other:
@@ -112,7 +112,14 @@ def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1
                     "reliable", len(other), trained, other[0])
     if not queries.spectra:
         return np.zeros((0, predictor.spec.n_bits), np.float32)
-    return predictor.predict_bits(queries.dense(), mode=mode, n_samples=n_samples, seed=seed)
+    from specvae.ingest import densify
+
+    out = []
+    for start in range(0, len(queries.spectra), chunk):  # dense spectra take 44 kB each: densify a chunk at a time
+        part = queries.spectra[start:start + chunk]
+        dense = densify([s.bins for s in part], [s.values for s in part])
+        out.append(predictor.predict_bits(dense, mode=mode, n_samples=n_samples, seed=seed + start))
+    return np.concatenate(out)
 
 
 def adducts_for(spectrum: QuerySpectrum, adducts: list[str] | None = None) -> list[Adduct]:
