@@ -11,8 +11,9 @@ Every candidate (from a candidate file or a structure database input) is parsed 
    are matched as ``[M]+`` (see :mod:`specvae.adducts`). Neutral single-component structures are left as they are.
 
 Identity is the first InChIKey block computed by RDKit from the standardised molecule (a given InChIKey is never
-trusted). A structure whose canonical SMILES RDKit cannot parse back (some InChI-derived aromatic radicals) is rejected,
-because fingerprints are computed from the canonical SMILES. Candidates with the same first block are merged: the first keeps its id and name, the others' ids are listed
+trusted). Fingerprints are computed from the canonical SMILES, so it must parse back: where RDKit's aromatic SMILES of
+an InChI-derived structure does not, the Kekulé SMILES is used instead, and if that fails too the structure is
+rejected. Candidates with the same first block are merged: the first keeps its id and name, the others' ids are listed
 in ``merged_ids``.
 """
 
@@ -115,9 +116,13 @@ def canonicalize(smiles: str | None = None, inchi: str | None = None) -> Canonic
 
     mol, note = standardize(mol_from_text(smiles, inchi))
     described = describe(mol)
-    if Chem.MolFromSmiles(described.smiles) is None:  # fingerprints are computed from the canonical SMILES
-        raise StructureError(f"RDKit cannot read back its own canonical SMILES {described.smiles!r}")
-    return Canonical(smiles=described.smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
+    smiles = described.smiles
+    if Chem.MolFromSmiles(smiles) is None:  # fingerprints are computed from the canonical SMILES
+        smiles = Chem.MolToSmiles(mol, kekuleSmiles=True)  # e.g. InChI-derived rings RDKit aromatises but cannot read
+        if Chem.MolFromSmiles(smiles) is None:
+            raise StructureError(f"RDKit cannot read back its own canonical SMILES {described.smiles!r}")
+        note = "; ".join(n for n in (note, "Kekulé SMILES") if n)
+    return Canonical(smiles=smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
                      mass=float(Descriptors.ExactMolWt(mol)), charge=int(Chem.GetFormalCharge(mol)), note=note)
 
 

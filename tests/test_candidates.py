@@ -88,3 +88,11 @@ def test_unusable_candidate_files(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_candidates(tmp_path / "nope.csv")
+
+
+def test_unreadable_aromatic_smiles_falls_back_to_kekule():
+    from rdkit import Chem
+
+    # ChEBI/HMDB anion whose neutralised form RDKit writes as aromatic SMILES that it cannot read back
+    canon = canonicalize(inchi="InChI=1S/C6H7N2O3/c9-5(10)2-1-4-6(11)8-3-7-4/h3H,1-2H2,(H,9,10)(H,7,8,11)/q-1")
+    assert "Kekulé" in canon.note and Chem.MolFromSmiles(canon.smiles) is not None
