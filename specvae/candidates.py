@@ -246,11 +246,24 @@ def fingerprinter_for(spec):
 
 def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, workers: int = 1,
                            progress: bool = False) -> np.ndarray:
-    """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``."""
+    """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``.
+
+    Cache hits are taken as the packed bytes the cache stores (no unpacking); misses are computed with
+    :func:`specvae.chem.fingerprints.compute_fingerprints`, which also writes them to the cache.
+    """
     from specvae.chem.fingerprints import compute_fingerprints, pack_bits
 
+    width = (spec.n_bits + 7) // 8
     if not structures:
-        return np.zeros((0, (spec.n_bits + 7) // 8), np.uint8)
-    bits = compute_fingerprints([s.structure for s in structures], fingerprinter_for(spec), cache=cache,
-                                workers=workers, progress=progress)
-    return pack_bits(bits)
+        return np.zeros((0, width), np.uint8)
+    fingerprinter = fingerprinter_for(spec)
+    keys = [s.inchikey for s in structures]
+    hits = cache.get_many(spec, list(dict.fromkeys(keys))) if hasattr(cache, "get_many") else {}
+    if hits and len(next(iter(hits.values()))) != width:
+        hits = {}  # a cache that stores another layout: let compute_fingerprints handle it
+    missing = list({s.inchikey: s for s in structures if s.inchikey not in hits}.values())
+    if missing:
+        computed = pack_bits(compute_fingerprints([s.structure for s in missing], fingerprinter, cache=cache,
+                                                  workers=workers, progress=progress))
+        hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(missing))
+    return np.frombuffer(b"".join(hits[k] for k in keys), dtype=np.uint8).reshape(len(keys), width)

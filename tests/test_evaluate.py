@@ -112,3 +112,23 @@ def test_real_casmi_2016_with_a_tiny_model(shared_data, tmp_path):
     assert m["challenges"] == 3 and m["answer_ranked"] == 3, "every CASMI 2016 list contains its answer"
     training = read_solutions(root / "solutions" / "casmi_2016_challenge_training.csv")
     assert len(training) == 312, "the training solutions' odd headers (challengename, IUPAC) are understood"
+
+
+def test_second_evaluation_computes_no_fingerprint(casmi, tmp_path, monkeypatch):
+    cache_module = pytest.importorskip("specvae.chem.cache", reason="needs the fingerprint cache (branch fingerprints)")
+    from specvae.chem.fingerprints import MorganFingerprinter
+    from specvae.evaluate import evaluate_casmi
+
+    computed = []
+    original = MorganFingerprinter.compute
+    monkeypatch.setattr(MorganFingerprinter, "compute", lambda self, mols: computed.append(len(mols)) or
+                        original(self, mols))
+    cache = cache_module.FingerprintCache(tmp_path / "fingerprints.sqlite")
+    oracle = OraclePredictor(list(ANSWERS.values()))
+    computed.clear()  # the oracle's own fingerprints do not count
+    first = evaluate_casmi(**casmi, predictor=oracle, out=tmp_path / "a", cache=cache)
+    assert sum(computed) == 37, "9 + 17 + 11 distinct candidates computed once"
+    computed.clear()
+    second = evaluate_casmi(**casmi, predictor=oracle, out=tmp_path / "b", cache=cache)
+    assert sum(computed) == 0, "everything came from the cache"
+    assert first["metrics"] == second["metrics"]
