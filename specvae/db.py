@@ -19,8 +19,8 @@ import json
 import logging
 import os
 import re
-from itertools import repeat
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np

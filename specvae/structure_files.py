@@ -124,21 +124,19 @@ def _read_table(path: Path, sep: str | None) -> Iterator[StructureRow]:
         reader = csv.reader(handle, delimiter=sep, quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL)
         id_keys = [_normalise(header[i]) for i in cols["id"]]
         source = str(path)
+        width = len(header)
         for row, values in enumerate(reader):
             if not any(v.strip() for v in values):
                 continue
-
-            def get(i: int) -> str:
-                return values[i].strip() if i < len(values) else ""
-
+            values = [v.strip() for v in values] + [""] * (width - len(values))
             ids = []
             for i, key in zip(cols["id"], id_keys):
-                ids += [ID_PREFIX.get(key, "") + v.strip() for v in get(i).split(";") if v.strip()]
+                ids += [ID_PREFIX.get(key, "") + v.strip() for v in values[i].split(";") if v.strip()]
             yield StructureRow(source=source, row=row, line=reader.line_num + 1,
-                               smiles=next((get(i) for i in cols["smiles"] if get(i)), ""),
-                               inchi=next((get(i) for i in cols["inchi"] if get(i)), ""),
+                               smiles=next((values[i] for i in cols["smiles"] if values[i]), ""),
+                               inchi=next((values[i] for i in cols["inchi"] if values[i]), ""),
                                id=ids[0] if ids else "", other_ids=ids[1:],
-                               name=next((get(i) for i in cols["name"] if get(i)), ""))
+                               name=next((values[i] for i in cols["name"] if values[i]), ""))
 
 
 def _read_lines(path: Path) -> Iterator[StructureRow]:

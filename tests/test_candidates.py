@@ -61,7 +61,8 @@ def test_tsv_without_quotes_and_id_columns(tmp_path):
 
 
 def test_smiles_lines_and_sdf(tmp_path):
-    rows = list(read_structure_file(write(tmp_path / "c.smi", "# comment\nCCO ethanol Ethyl alcohol\nInChI=1S/CH4/h1H4\n")))
+    text = "# comment\nCCO ethanol Ethyl alcohol\nInChI=1S/CH4/h1H4\n"
+    rows = list(read_structure_file(write(tmp_path / "c.smi", text)))
     assert [(r.smiles, r.inchi, r.id, r.name, r.line) for r in rows] == [
         ("CCO", "", "ethanol", "Ethyl alcohol", 2), ("", "InChI=1S/CH4/h1H4", "", "", 3)]
     from rdkit import Chem

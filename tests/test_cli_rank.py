@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from rank_helpers import write_tiny_run
 from typer.testing import CliRunner
 
-from rank_helpers import write_tiny_run
 from specvae.cli import app
 
 runner = CliRunner()

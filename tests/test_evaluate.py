@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from rank_helpers import OraclePredictor, write_tiny_run
+
 from specvae.errors import InputError
 from specvae.evaluate import read_solutions, summarize, topk_counts
 
@@ -106,8 +106,9 @@ def test_real_casmi_2016_with_a_tiny_model(shared_data, tmp_path):
 
     root = shared_data / "casmi2016"
     run = write_tiny_run(tmp_path / "run")
-    summary = evaluate_casmi(root / "spectra_raw_mgf" / "challenge", root / "solutions" / "casmi_2016_challenge_test.csv",
-                             Predictor.from_run(run), tmp_path / "ev", candidates=root / "candidates", limit=3)
+    summary = evaluate_casmi(root / "spectra_raw_mgf" / "challenge",
+                             root / "solutions" / "casmi_2016_challenge_test.csv", Predictor.from_run(run),
+                             tmp_path / "ev", candidates=root / "candidates", limit=3)
     m = summary["metrics"]["all"]
     assert m["challenges"] == 3 and m["answer_ranked"] == 3, "every CASMI 2016 list contains its answer"
     training = read_solutions(root / "solutions" / "casmi_2016_challenge_training.csv")

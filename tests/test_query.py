@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from rank_helpers import OraclePredictor
+
 from specvae.errors import InputError
 
 pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")

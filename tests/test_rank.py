@@ -7,9 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from specvae.candidates import merge_rows, canonicalize_many
+from specvae.candidates import canonicalize_many, merge_rows
 from specvae.rank import (
-    average_ranks, rank_candidates, score_bits, score_packed, write_casmi_submission, write_fingerprint, write_ranking,
+    average_ranks,
+    rank_candidates,
+    score_bits,
+    score_packed,
+    write_casmi_submission,
+    write_fingerprint,
+    write_ranking,
 )
 from specvae.structure_files import StructureRow
 

@@ -36,6 +36,7 @@ def rank_cmd(
                           ppm=ppm, adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi,
                           fingerprint_tsv=fingerprint_tsv, top=top, cache=opt.cache_from(cache, no_cache),
                           workers=workers, overwrite=overwrite, progress=show_progress())
-    rejected = f"; {counts['rejected_candidates']} invalid candidate rows skipped" if counts["rejected_candidates"] else ""
+    n_rejected = counts["rejected_candidates"]
+    rejected = f"; {n_rejected} invalid candidate rows skipped" if n_rejected else ""
     skipped = f"; {counts['skipped']} spectra skipped (see summary.tsv)" if counts["skipped"] else ""
     typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {out}{skipped}{rejected}")
