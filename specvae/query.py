@@ -157,14 +157,16 @@ def _finish(tmp: Path, out: Path) -> None:
 def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: str | Path | None = None,
                  db: str | Path | None = None, ppm: float = 10.0, adducts: list[str] | None = None,
                  mode: str = "mean", n_samples: int = 1, seed: int = 0, casmi: bool = False,
-                 fingerprint_tsv: bool = False, top: int | None = None, cache=None, workers: int = 1,
-                 overwrite: bool = False, progress: bool = False) -> dict:
+                 fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None, cache=None,
+                 workers: int = 1, overwrite: bool = False, progress: bool = False) -> dict:
     """Rank candidates for every spectrum of ``spectra`` (layout of the outputs: module docstring).
 
     Candidates come from a ``candidates`` file (the same list for every spectrum) or from a structure database
     ``db`` (per spectrum, by precursor m/z within ``ppm`` for ``adducts``; default the spectrum's adduct or
     ``[M+H]+`` / ``[M-H]-``). ``mode`` ``"mean"`` uses the posterior mean, ``"sample"`` averages ``n_samples``
-    posterior samples. Returns counts: spectra read, ranked, skipped, candidate rows read and rejected.
+    posterior samples. ``ion_mode`` overrides the polarity the files state (for files such as the CASMI 2016 MGFs,
+    which say ``CHARGE=1+`` for negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read
+    and rejected.
     """
     from specvae.candidates import candidate_fingerprints, load_candidates, write_rejects
     from specvae.db import StructureDB
@@ -173,9 +175,11 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
 
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")
+    if ion_mode not in (None, "positive", "negative"):
+        raise InputError(f"ion mode must be positive or negative, not {ion_mode!r}")
     out = Path(out)
     single = out.suffix.lower() == ".tsv"
-    queries = load_query_spectra(spectra)
+    queries = load_query_spectra(spectra, ion_mode=ion_mode)
     if single and len(queries.spectra) + len(queries.skipped) != 1:
         raise InputError(f"{spectra} holds {len(queries.spectra) + len(queries.skipped)} spectra; --out {out} names "
                          "one file: give a directory instead")

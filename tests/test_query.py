@@ -90,6 +90,11 @@ def test_ion_mode_mismatch_warns(files, caplog):
         rank_spectra(files / "one.mgf", OraclePredictor(["CCO"], ion_mode="negative"), files / "o",
                      candidates=files / "cands.csv")
     assert "not negative mode" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="specvae"):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"], ion_mode="negative"), files / "o2",
+                     candidates=files / "cands.csv", ion_mode="negative")
+    assert "not negative mode" not in caplog.text, "--ion-mode overrides CHARGE=1+"
 
 
 def test_candidates_from_the_database(files, fixtures):

@@ -24,6 +24,7 @@ def rank_cmd(
     casmi: bool = typer.Option(False, "--casmi", help="Also write CASMI submission files (SMILES, score)."),
     fingerprint_tsv: bool = typer.Option(False, "--fingerprint-tsv", help="Also write the predicted fingerprint."),
     top: int = typer.Option(None, "--top", help="Write only the best N candidates per spectrum."),
+    ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
@@ -34,8 +35,9 @@ def rank_cmd(
     out = out or Path(spectra.name.split(".")[0] + ".ranked")
     counts = rank_spectra(spectra, opt.load_predictor(model, checkpoint, gpu), out, candidates=candidates, db=db,
                           ppm=ppm, adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi,
-                          fingerprint_tsv=fingerprint_tsv, top=top, cache=opt.cache_from(cache, no_cache),
-                          workers=workers, overwrite=overwrite, progress=show_progress())
+                          fingerprint_tsv=fingerprint_tsv, top=top, ion_mode=ion_mode,
+                          cache=opt.cache_from(cache, no_cache), workers=workers, overwrite=overwrite,
+                          progress=show_progress())
     n_rejected = counts["rejected_candidates"]
     rejected = f"; {n_rejected} invalid candidate rows skipped" if n_rejected else ""
     skipped = f"; {counts['skipped']} spectra skipped (see summary.tsv)" if counts["skipped"] else ""
