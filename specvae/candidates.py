@@ -245,13 +245,15 @@ def fingerprinter_for(spec):
 
 
 def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, workers: int = 1,
-                           progress: bool = False) -> np.ndarray:
+                           progress: bool = False, chunk_size: int = 5000) -> np.ndarray:
     """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``.
 
     Cache hits are taken as the packed bytes the cache stores (no unpacking); misses are computed with
-    :func:`specvae.chem.fingerprints.compute_fingerprints`, which also writes them to the cache.
+    :func:`specvae.chem.fingerprints.compute_fingerprints` ``chunk_size`` molecules at a time (default 5000), which
+    writes each chunk to the cache, so that a long computation shows progress and an interrupted one keeps its work.
     """
     from specvae.chem.fingerprints import compute_fingerprints, pack_bits
+    from specvae.progress import counter
 
     width = (spec.n_bits + 7) // 8
     if not structures:
@@ -262,8 +264,11 @@ def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, wo
     if hits and len(next(iter(hits.values()))) != width:
         hits = {}  # a cache that stores another layout: let compute_fingerprints handle it
     missing = list({s.inchikey: s for s in structures if s.inchikey not in hits}.values())
-    if missing:
-        computed = pack_bits(compute_fingerprints([s.structure for s in missing], fingerprinter, cache=cache,
-                                                  workers=workers, progress=progress))
-        hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(missing))
+    with counter(f"fingerprints ({spec.name})", total=len(missing), enabled=progress and bool(missing)) as advance:
+        for start in range(0, len(missing), chunk_size):  # chunks: the cache fills as we go, an interrupt keeps it
+            part = missing[start:start + chunk_size]
+            computed = pack_bits(compute_fingerprints([s.structure for s in part], fingerprinter, cache=cache,
+                                                      workers=workers))
+            hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(part))
+            advance(len(part))
     return np.frombuffer(b"".join(hits[k] for k in keys), dtype=np.uint8).reshape(len(keys), width)

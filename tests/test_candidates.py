@@ -97,3 +97,16 @@ def test_unreadable_aromatic_smiles_falls_back_to_kekule():
     # ChEBI/HMDB anion whose neutralised form RDKit writes as aromatic SMILES that it cannot read back
     canon = canonicalize(inchi="InChI=1S/C6H7N2O3/c9-5(10)2-1-4-6(11)8-3-7-4/h3H,1-2H2,(H,9,10)(H,7,8,11)/q-1")
     assert "Kekulé" in canon.note and Chem.MolFromSmiles(canon.smiles) is not None
+
+
+def test_fingerprints_in_chunks_equal_one_pass():
+    import numpy as np
+
+    from specvae.candidates import candidate_fingerprints
+    from specvae.chem.fingerprints import get_fingerprinter
+
+    spec = get_fingerprinter("morgan2").spec
+    structures = [canonicalize(s) for s in ("CCO", "c1ccccc1O", "CC(=O)O", "CCN(CC)CC", "OCC(O)CO")]
+    packed = candidate_fingerprints(structures + structures[:2], spec)
+    assert packed.shape == (7, 256) and (packed[5:] == packed[:2]).all()
+    assert np.array_equal(candidate_fingerprints(structures, spec, chunk_size=2), packed[:5])
