@@ -58,7 +58,10 @@ def summary_markdown(summary: dict) -> str:
     header = "| ion mode | challenges | answer ranked | " + " | ".join(f"Top-{k}" for k in TOP_K) + \
         " | mean rank | median rank | median candidates |"
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
-    for group, m in summary["metrics"].items():
+    metrics = summary["metrics"]
+    for group, m in metrics.items():
+        if group == "all" and len(metrics) == 2:  # one ion mode only: its own row says the same
+            continue
         tops = " | ".join(_count(m[f"top{k}"], m["challenges"]) for k in TOP_K)
         mean = "" if m["mean_rank"] is None else f"{m['mean_rank']:.1f}"
         median = "" if m["median_rank"] is None else f"{m['median_rank']:g}"
