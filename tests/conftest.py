@@ -13,10 +13,27 @@ from pathlib import Path
 
 import pytest
 
+# Toy models gain nothing from intra-op threads, and OpenMP threads spinning on a busy 2-core machine made single
+# BatchNorm calls take tens of milliseconds. One thread per test process keeps the suite fast and steady.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 sys.path.insert(0, str(REPO / "tests"))  # tests/builders.py
-SHARED_DATA = Path(os.environ.get("SPECVAE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _shared_data() -> Path:
+    """``$SPECVAE_SHARED_DATA``, else the nearest ``shared/data`` beside the checkout or one of its parents (a git
+    worktree such as ``wt/<branch>`` sits one level deeper than the main checkout)."""
+    if os.environ.get("SPECVAE_SHARED_DATA"):
+        return Path(os.environ["SPECVAE_SHARED_DATA"])
+    for parent in REPO.parents:
+        if (parent / "shared" / "data" / "README.md").exists():
+            return parent / "shared" / "data"
+    return REPO.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session")

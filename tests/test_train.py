@@ -95,3 +95,21 @@ def test_two_cpu_processes_with_gloo(data_dir, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((run / "config.json").read_text())["world_size"] == 2
     assert [r["epoch"] for r in _records(run)] == [1, 2]
+
+
+@pytest.mark.slow
+def test_train_on_the_ingested_demo_sample(tmp_path):
+    """The real chain: packaged MassBank sample -> ingest (RDKit fingerprints) -> train -> predict."""
+    from importlib.resources import files
+
+    from specvae.ingest import ingest
+
+    sample = files("specvae") / "data" / "massbank_demo.msp.gz"
+    ingest([str(sample)], tmp_path / "data", fingerprint="morgan2")
+    run = tmp_path / "run"
+    summary = train_spectra(tmp_path / "data", run, model="svae", preset="tiny", supervision=0.5,
+                            config=TrainConfig(epochs=2, batch_size=32, lr=1e-3, max_steps_per_epoch=4))
+    assert summary["epochs"] == 2 and summary["streams"]["spectrum"] > 0 and summary["streams"]["fingerprint"] > 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["fingerprint"]["name"] == "morgan2" and config["ion_mode"] == "positive"
+    assert Predictor.from_run(run).predict_bits(np.zeros((1, 11000), np.float32)).shape == (1, 2048)

@@ -6,7 +6,9 @@ consumer checks it.
 
 Available names (see :func:`available`):
 
-- ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask).
+- ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask;
+  ``n_bits`` 1 to 2480 selects the best-ranked bits; see docs/fingerprint.md).
+- ``specvae-pool``: every bit of those families, unmasked (6214 bits).
 - ``morgan2``: RDKit Morgan (ECFP4-like) bits, radius 2, 2048 bits by default.
 - ``maccs``: the 166 MACCS keys (RDKit's bit 0 is unused and dropped).
 """
@@ -144,20 +146,39 @@ def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | st
     fingerprinter
         A :class:`Fingerprinter` or a fingerprint name; default ``"specvae"``.
     cache
-        A fingerprint cache keyed by InChIKey (see :mod:`specvae.chem.cache`); ``None`` computes everything.
+        A :class:`specvae.chem.cache.FingerprintCache` (or the path of its file); ``None`` computes everything. Hits
+        are read from it, misses computed and written back.
     workers
-        Processes to compute cache misses with (1 = in this process).
+        Processes to compute cache misses with (1 = in this process). Workers receive SMILES, not molecules.
     progress
         Draw a progress bar.
     """
-    from specvae.chem.molecules import mol_from_text
+    from specvae.chem.parallel import compute_smiles
 
     if isinstance(fingerprinter, str):
         fingerprinter = get_fingerprinter(fingerprinter)
+    spec = fingerprinter.spec
     keys = [s.inchikey for s in structures]
+    if not keys:
+        return np.zeros((0, spec.n_bits), np.uint8)
     unique = list(dict.fromkeys(keys))
     first = {s.inchikey: s for s in reversed(structures)}
-    mols = [mol_from_text(first[k].smiles) for k in unique]
-    bits = fingerprinter.compute(mols)
+    bits = np.zeros((len(unique), spec.n_bits), dtype=np.uint8)
+    if cache is not None and not hasattr(cache, "get_many"):
+        from specvae.chem.cache import FingerprintCache
+
+        cache = FingerprintCache(cache)
+    hits = cache.get_many(spec, unique) if cache is not None else {}
+    missing = [i for i, k in enumerate(unique) if k not in hits]
+    for i, k in enumerate(unique):
+        if k in hits:
+            bits[i] = unpack_bits(np.frombuffer(hits[k], dtype=np.uint8)[None, :], spec.n_bits)[0]
+    if missing:
+        computed = compute_smiles([first[unique[i]].smiles for i in missing], fingerprinter, workers=workers,
+                                  progress=progress)
+        bits[missing] = computed
+        if cache is not None:
+            packed = pack_bits(computed)
+            cache.put_many(spec, ((unique[i], packed[r].tobytes()) for r, i in enumerate(missing)))
     row = {k: i for i, k in enumerate(unique)}
-    return bits[[row[k] for k in keys]] if keys else np.zeros((0, fingerprinter.spec.n_bits), np.uint8)
+    return bits[[row[k] for k in keys]]

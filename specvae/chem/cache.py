@@ -1,0 +1,129 @@
+"""A persistent fingerprint cache keyed by InChIKey, shared by ingest, ranking and evaluation.
+
+One SQLite file holds packed bits keyed by (fingerprint name, version, width, full InChIKey), so a structure is
+computed once per fingerprint spec however many commands meet it. Several processes may read and write the same file
+at once: the database runs in write-ahead-log mode (readers never block the writer), waits up to ``timeout`` seconds for
+a lock instead of failing, and writes each batch in one transaction with ``INSERT OR IGNORE`` (every process computes
+the same bits for the same key, so the first writer wins and nothing is lost).
+
+Location: ``path`` if given, else ``$SPECVAE_CACHE_DIR/fingerprints.sqlite``, else
+``~/.cache/specvae/fingerprints.sqlite``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+log = logging.getLogger("specvae.chem")
+
+CACHE_FILE = "fingerprints.sqlite"
+_CHUNK = 900  # keys per SELECT (below SQLite's bound-parameter limit everywhere)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fingerprints (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    n_bits INTEGER NOT NULL,
+    inchikey TEXT NOT NULL,
+    bits BLOB NOT NULL,
+    PRIMARY KEY (name, version, n_bits, inchikey)
+) WITHOUT ROWID
+"""
+
+
+def default_cache_path() -> Path:
+    """``$SPECVAE_CACHE_DIR/fingerprints.sqlite`` or ``~/.cache/specvae/fingerprints.sqlite``."""
+    root = os.environ.get("SPECVAE_CACHE_DIR")
+    return Path(root) / CACHE_FILE if root else Path.home() / ".cache" / "specvae" / CACHE_FILE
+
+
+class FingerprintCache:
+    """Packed fingerprint bits by (spec, InChIKey) in an SQLite file; safe for concurrent processes.
+
+    Parameters
+    ----------
+    path
+        The database file (created with its folder when missing); default :func:`default_cache_path`.
+    timeout
+        Seconds to wait for another process's write lock before giving up (default 60).
+    """
+
+    def __init__(self, path: str | Path | None = None, timeout: float = 60.0):
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.timeout = timeout
+        self._connection: sqlite3.Connection | None = None
+        self._pid: int | None = None
+
+    def __repr__(self) -> str:
+        return f"FingerprintCache({str(self.path)!r})"
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():  # never share a connection across fork
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(_SCHEMA)
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None and self._pid == os.getpid():
+            self._connection.close()
+        self._connection = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def get_many(self, spec, inchikeys: Sequence[str]) -> dict[str, bytes]:
+        """Cached packed bits of the keys that are present (``{inchikey: bytes}``) for fingerprint ``spec``."""
+        found: dict[str, bytes] = {}
+        keys = list(dict.fromkeys(inchikeys))
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start:start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.connection.execute(
+                f"SELECT inchikey, bits FROM fingerprints WHERE name = ? AND version = ? AND n_bits = ? "
+                f"AND inchikey IN ({marks})", (spec.name, spec.version, spec.n_bits, *chunk))
+            found.update((key, bytes(bits)) for key, bits in rows)
+        return found
+
+    def put_many(self, spec, items: Iterable[tuple[str, bytes]]) -> int:
+        """Store ``(inchikey, packed bits)`` pairs for ``spec`` in one transaction; returns the rows written."""
+        expected = (spec.n_bits + 7) // 8
+        rows = []
+        for key, bits in items:
+            bits = bytes(bits)
+            if len(bits) != expected:
+                raise ValueError(f"{len(bits)} bytes for {key}, expected {expected} for {spec}")
+            rows.append((spec.name, spec.version, spec.n_bits, key, bits))
+        if not rows:
+            return 0
+        connection = self.connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            before = connection.total_changes
+            connection.executemany("INSERT OR IGNORE INTO fingerprints VALUES (?, ?, ?, ?, ?)", rows)
+            written = connection.total_changes - before
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return written
+
+    def count(self, spec=None) -> int:
+        """Rows in the cache (for ``spec`` only when given)."""
+        if spec is None:
+            return self.connection.execute("SELECT COUNT(*) FROM fingerprints").fetchone()[0]
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM fingerprints WHERE name = ? AND version = ? AND n_bits = ?",
+            (spec.name, spec.version, spec.n_bits)).fetchone()[0]

@@ -1,0 +1,99 @@
+"""Parse + clean + bin one work unit (a text chunk or a list of records): the part of ingest that runs in workers.
+
+The result is columnar and compact (metadata columns as lists, binned spectra as flat arrays with offsets), so that
+sending it back from a worker process costs little. Record indices are relative to the work unit; the caller adds
+the unit's offset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from specvae.ingest.binning import bin_batch
+from specvae.ingest.clean import Cleaning, describe_rejection, run_steps, steps
+from specvae.ingest.records import SpectrumRecord
+
+# metadata carried into the dataset (besides structure text); see specvae.schema
+META_COLUMNS = ("id", "name", "precursor_mz", "adduct", "instrument_type", "instrument", "collision_energy",
+                "ion_mode", "ms_level", "license", "smiles", "inchi", "inchikey")
+
+
+@dataclass
+class BatchResult:
+    """Kept spectra (columns + sparse bins) and rejections of one work unit."""
+
+    n_read: int = 0
+    record: list = field(default_factory=list)  # chunk-relative record index of each kept spectrum
+    line: list = field(default_factory=list)
+    meta: dict = field(default_factory=lambda: {k: [] for k in META_COLUMNS})
+    bins: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rejects: list = field(default_factory=list)  # (record, line, reason, detail)
+    steps: dict = field(default_factory=dict)  # step name -> {"removed", "kept_unknown", "peaks_removed"}
+    peaks: Counter = field(default_factory=Counter)
+    non_utf8: int = 0
+
+
+def process_task(task, cleaning: Cleaning) -> BatchResult:
+    """Worker entry point: parse a :class:`~specvae.ingest.read.TextTask` (or take a record list), clean, bin."""
+    records = task.parse() if hasattr(task, "parse") else task
+    return process_records(records, cleaning)
+
+
+def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchResult:
+    """Clean and bin ``records``; every record ends up kept or in ``rejects``."""
+    out = BatchResult(n_read=len(records))
+    pipeline = steps(cleaning)
+    kept: list[SpectrumRecord] = []
+    for r in records:
+        if r.metadata.get("non_utf8"):
+            out.non_utf8 += 1
+        if r.error is not None:
+            out.rejects.append((r.record, r.line, r.error, r.detail))
+            continue
+        removed_by = run_steps(r, pipeline)
+        if removed_by is not None:
+            out.rejects.append((r.record, r.line, removed_by, describe_rejection(removed_by, r, pipeline)))
+            continue
+        kept.append(r)
+    for step in pipeline:
+        out.steps[step.name] = {"removed": step.removed, "kept_unknown": step.kept_unknown,
+                                "peaks_removed": step.peaks_removed}
+    if not kept:
+        return out
+    lengths = np.fromiter((len(r.mz) for r in kept), dtype=np.int64, count=len(kept))
+    mz = np.concatenate([r.mz for r in kept])
+    intensity = np.concatenate([r.intensity for r in kept])
+    binned = bin_batch(mz, intensity, lengths)
+    out.peaks.update(read=int(lengths.sum()), off_grid_low=binned.off_grid_low, off_grid_high=binned.off_grid_high,
+                     zero_intensity=binned.zero_intensity)
+    ok = np.ones(len(kept), dtype=bool)
+    if cleaning.min_peaks:
+        ok = binned.peaks_kept >= cleaning.min_peaks
+        n_removed = int((~ok).sum())
+        out.steps["require_minimum_number_of_peaks"] = {"removed": n_removed, "kept_unknown": 0, "peaks_removed": 0}
+        for i in np.flatnonzero(~ok):
+            r = kept[i]
+            out.rejects.append((r.record, r.line, "require_minimum_number_of_peaks",
+                                f"{int(binned.peaks_kept[i])} peaks on the grid with intensity > 0 "
+                                f"(of {int(lengths[i])} read), required {cleaning.min_peaks}"))
+        out.rejects.sort(key=lambda item: item[0])
+    counts = binned.counts
+    if ok.all():
+        out.bins, out.values, out.counts = binned.bins, binned.values, counts
+    else:
+        entries = np.repeat(ok, counts)
+        out.bins, out.values, out.counts = binned.bins[entries], binned.values[entries], counts[ok]
+        kept = [r for r, good in zip(kept, ok) if good]
+    meta = out.meta
+    for r in kept:
+        out.record.append(r.record)
+        out.line.append(r.line)
+        m = r.metadata
+        for key in META_COLUMNS:
+            meta[key].append(m.get(key))
+    return out

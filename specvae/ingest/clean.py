@@ -1,0 +1,222 @@
+"""The cleaning pipeline: matchms-style steps, one signature, each switchable and counted.
+
+Every step is ``step(record, **params) -> SpectrumRecord | None``: ``require_*`` steps return the record or ``None``
+(the record is then rejected with the step's name as reason); ``select_*`` steps return the record with fewer peaks.
+:class:`Cleaning` holds the settings (defaults = the paper's setting: positive mode, LC-MS/MS, MS2) and
+:func:`steps` turns them into the ordered pipeline that ingest runs and reports.
+
+Missing metadata (what each step does when it cannot tell):
+
+- ``require_ion_mode``: the ion mode comes from the ion mode field, else from the sign of the adduct
+  (``[M+H]+``), else from the sign of the charge (``CHARGE=1+``); a record whose mode is still unknown is removed
+  (mixing negative-mode spectra into a positive-mode model is worse than losing a few spectra). Set
+  ``keep_unknown_ion_mode`` to keep them.
+- ``require_ms_level``: MGF and many MSP files have no MS level field; a record without one is kept (they are
+  MS/MS libraries, and ``require_precursor_mz`` removes EI/MS1 records, which have no precursor). A stated level
+  other than the required one removes the record.
+- ``require_instrument_type``: the instrument type (MSP ``Instrument_type``, MGF ``SOURCE_INSTRUMENT``, GNPS
+  ``Ion_Source``, MoNA ``instrument type``) is matched against the inlets allowed (default ``LC``, as a word: ``LC-ESI-
+  QTOF``, ``UPLC``, ``HPLC-ESI``). A type that names another inlet or ionisation (GC, EI, CI, DI/direct infusion,
+  MALDI, FAB, APGC) removes the record; a missing or uninformative one (``Linear Ion Trap``, ``Q-Exactive Plus``) is
+  kept unless ``keep_unknown_instrument`` is off.
+- ``require_precursor_mz``: a missing, zero or negative precursor m/z removes the record.
+- ``select_by_mz``: off by default (the grid itself drops peaks outside m/z (0, 1100] and counts them).
+- ``require_minimum_number_of_peaks``: counts peaks that reach the grid with intensity > 0 (after
+  ``select_by_mz``), so it runs after binning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from specvae.ingest.records import SpectrumRecord
+
+_INLETS = {
+    "LC": re.compile(r"(?<![A-Z])(?:U?H?P?LC|NANO-?LC|LC/MS|LC-MS)(?![A-Z])"),
+    "GC": re.compile(r"(?<![A-Z])(?:GC|APGC)(?![A-Z])"),
+    "DI": re.compile(r"(?<![A-Z])(?:DI|DIRECT INFUSION|FIA|INFUSION)(?![A-Z])"),
+    "EI": re.compile(r"(?<![A-Z])(?:EI|CI)(?![A-Z])"),
+    "MALDI": re.compile(r"(?<![A-Z])(?:MALDI|FAB|SIMS|DESI|LDI)(?![A-Z])"),
+}
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    """Settings of the cleaning pipeline; the defaults are the paper's setting (positive mode, LC-MS/MS, MS2).
+
+    ``None`` (or ``False`` for ``require_precursor``) switches a step off.
+    """
+
+    ion_mode: str | None = "positive"  # "positive", "negative" or None (keep both)
+    keep_unknown_ion_mode: bool = False  # unknown polarity could be either; see the module docstring
+    ms_level: int | None = 2
+    keep_unknown_ms_level: bool = True  # MGF has no MS level field
+    instrument_types: tuple[str, ...] | None = ("LC",)  # allowed inlets: LC, GC, DI, EI, MALDI
+    keep_unknown_instrument: bool = True  # many files give only the mass analyser ("Q-Exactive Plus")
+    require_precursor: bool = True
+    min_peaks: int | None = 1  # peaks on the grid with intensity > 0; 1 = "not empty after binning"
+    mz_min: float | None = None  # select_by_mz lower bound (exclusive of nothing: keeps mz >= mz_min)
+    mz_max: float | None = None  # select_by_mz upper bound (keeps mz <= mz_max)
+
+    def __post_init__(self):
+        if self.ion_mode not in (None, "positive", "negative"):
+            raise ValueError(f"ion mode must be 'positive', 'negative' or None, not {self.ion_mode!r}")
+        if self.ms_level is not None and self.ms_level < 1:
+            raise ValueError(f"MS level must be >= 1, not {self.ms_level}")
+        if self.instrument_types is not None:
+            unknown = [t for t in self.instrument_types if t.upper() not in _INLETS]
+            if unknown:
+                raise ValueError(f"unknown instrument inlet(s) {unknown}; choose from {', '.join(_INLETS)}")
+        if self.min_peaks is not None and self.min_peaks < 0:
+            raise ValueError(f"minimum number of peaks must be >= 0, not {self.min_peaks}")
+        if self.mz_min is not None and self.mz_max is not None and self.mz_min > self.mz_max:
+            raise ValueError(f"m/z range is empty: {self.mz_min} > {self.mz_max}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if data["instrument_types"] is not None:
+            data["instrument_types"] = list(data["instrument_types"])
+        return data
+
+
+def inlet_of(instrument_type: str | None) -> str | None:
+    """The inlet/ionisation family an instrument type names (``"LC-ESI-QTOF"`` -> ``"LC"``), or ``None``."""
+    if not instrument_type:
+        return None
+    text = instrument_type.upper()
+    for name, pattern in _INLETS.items():
+        if pattern.search(text):
+            return name
+    return None
+
+
+# --- the steps: (record, **params) -> record | None -------------------------------------------------------------
+
+def require_ion_mode(record: SpectrumRecord, mode: str = "positive", keep_unknown: bool = False):
+    """Keep records of ion mode ``mode`` (``"positive"`` or ``"negative"``); unknown mode: see ``keep_unknown``."""
+    found = record.metadata.get("ion_mode")
+    if found is None:
+        return record if keep_unknown else None
+    return record if found == mode else None
+
+
+def require_ms_level(record: SpectrumRecord, level: int = 2, keep_unknown: bool = True):
+    """Keep records of MS level ``level``; records without a stated level are kept when ``keep_unknown``."""
+    found = record.metadata.get("ms_level")
+    if found is None:
+        return record if keep_unknown else None
+    return record if found == level else None
+
+
+def require_instrument_type(record: SpectrumRecord, inlets: tuple[str, ...] = ("LC",), keep_unknown: bool = True):
+    """Keep records whose instrument type names one of ``inlets`` (default LC); unknown: see ``keep_unknown``."""
+    text = record.metadata.get("instrument_type") or record.metadata.get("ion_source")
+    found = inlet_of(text)
+    if found is None:
+        return record if keep_unknown else None
+    return record if found in inlets else None
+
+
+def require_precursor_mz(record: SpectrumRecord):
+    """Keep records with a precursor m/z > 0."""
+    pm = record.metadata.get("precursor_mz")
+    return record if pm is not None and pm > 0 else None
+
+
+def select_by_mz(record: SpectrumRecord, mz_from: float = 0.0, mz_to: float = 1100.0):
+    """Keep only peaks with ``mz_from <= m/z <= mz_to`` (the record itself is always returned)."""
+    keep = (record.mz >= mz_from) & (record.mz <= mz_to)
+    if not keep.all():
+        record.mz, record.intensity = record.mz[keep], record.intensity[keep]
+    return record
+
+
+def require_minimum_number_of_peaks(n_peaks: np.ndarray, n_required: int = 1) -> np.ndarray:
+    """Vectorised over a batch (runs after binning): which rows have at least ``n_required`` peaks kept."""
+    return np.asarray(n_peaks) >= n_required
+
+
+@dataclass
+class Step:
+    """One configured step of the pipeline and its counts."""
+
+    name: str
+    func: Callable
+    params: dict = field(default_factory=dict)
+    removed: int = 0
+    kept_unknown: int = 0
+    peaks_removed: int = 0
+    unknown: Callable | None = None  # record -> bool: the step could not tell (counted when the record is kept)
+
+
+def _unknown_ms_level(record: SpectrumRecord) -> bool:
+    return record.metadata.get("ms_level") is None
+
+
+def _unknown_ion_mode(record: SpectrumRecord) -> bool:
+    return record.metadata.get("ion_mode") is None
+
+
+def _unknown_inlet(record: SpectrumRecord) -> bool:
+    return inlet_of(record.metadata.get("instrument_type") or record.metadata.get("ion_source")) is None
+
+
+def steps(cleaning: Cleaning) -> list[Step]:
+    """The per-record steps ``cleaning`` switches on, in the order they run (peak-count check comes after binning)."""
+    out = []
+    if cleaning.ms_level is not None:
+        out.append(Step("require_ms_level", require_ms_level,
+                        {"level": cleaning.ms_level, "keep_unknown": cleaning.keep_unknown_ms_level},
+                        unknown=_unknown_ms_level if cleaning.keep_unknown_ms_level else None))
+    if cleaning.ion_mode is not None:
+        out.append(Step("require_ion_mode", require_ion_mode,
+                        {"mode": cleaning.ion_mode, "keep_unknown": cleaning.keep_unknown_ion_mode},
+                        unknown=_unknown_ion_mode if cleaning.keep_unknown_ion_mode else None))
+    if cleaning.instrument_types is not None:
+        out.append(Step("require_instrument_type", require_instrument_type,
+                        {"inlets": tuple(t.upper() for t in cleaning.instrument_types),
+                         "keep_unknown": cleaning.keep_unknown_instrument},
+                        unknown=_unknown_inlet if cleaning.keep_unknown_instrument else None))
+    if cleaning.require_precursor:
+        out.append(Step("require_precursor_mz", require_precursor_mz))
+    if cleaning.mz_min is not None or cleaning.mz_max is not None:
+        lo = cleaning.mz_min if cleaning.mz_min is not None else -np.inf
+        hi = cleaning.mz_max if cleaning.mz_max is not None else np.inf
+        out.append(Step("select_by_mz", select_by_mz, {"mz_from": lo, "mz_to": hi}))
+    return out
+
+
+def run_steps(record: SpectrumRecord, pipeline: list[Step]) -> str | None:
+    """Run the per-record steps on ``record``; returns the name of the step that removed it, or ``None``."""
+    for step in pipeline:
+        if step.func is select_by_mz:
+            before = len(record.mz)
+            select_by_mz(record, **step.params)
+            step.peaks_removed += before - len(record.mz)
+        elif step.func(record, **step.params) is None:
+            step.removed += 1
+            return step.name
+        elif step.unknown is not None and step.unknown(record):
+            step.kept_unknown += 1
+    return None
+
+
+def describe_rejection(step: str, record: SpectrumRecord, pipeline: list[Step]) -> str:
+    """Detail text for a record removed by ``step`` (what was found, what was required)."""
+    meta = record.metadata
+    params = next((s.params for s in pipeline if s.name == step), {})
+    if step == "require_ion_mode":
+        return f"ion mode {meta.get('ion_mode') or 'unknown'}, required {params.get('mode')}"
+    if step == "require_ms_level":
+        return f"MS level {meta.get('ms_level') or 'unknown'}, required {params.get('level')}"
+    if step == "require_instrument_type":
+        text = meta.get("instrument_type") or meta.get("ion_source")
+        return f"instrument type {text or 'unknown'!s} ({inlet_of(text) or 'unknown inlet'}), " \
+               f"required {'/'.join(params.get('inlets', ()))}"
+    if step == "require_precursor_mz":
+        return "no precursor m/z"
+    return step

@@ -1,0 +1,194 @@
+"""After reading: structures, exclusion, molecule-only rows, fingerprints, ids, splits -> one Arrow table."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+
+import numpy as np
+
+from specvae import schema
+from specvae.chem.molecules import Structure
+from specvae.ingest.structures import fingerprint as fingerprint_structures
+from specvae.ingest.structures import resolve
+from specvae.splits import assign_splits
+
+
+def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
+           fractions, pool, workers: int, cache, progress: bool, timings: dict):
+    """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
+    from specvae.ingest.molecules import read_molecules
+
+    t = time.perf_counter()
+    texts = list(zip(rows.meta["smiles"], rows.meta["inchi"]))
+    mol_rows = read_molecules(molecules) if molecules is not None else []
+    resolved = resolve(texts + [(m.smiles, m.inchi) for m in mol_rows], pool=pool, progress=progress)
+    timings["structures_s"] = time.perf_counter() - t
+
+    # spectra: structure or reason; exclusion
+    n = len(rows)
+    structures: list[Structure | None] = [None] * n
+    unparsed: Counter = Counter()
+    keep = np.ones(n, dtype=bool)
+    for i, text in enumerate(texts):
+        s = resolved.get(text) if (text[0] or text[1]) else ("no_structure", "no SMILES or InChI")
+        if isinstance(s, Structure):
+            structures[i] = s
+            block = s.inchikey14
+        else:
+            block = None
+        given = (rows.meta["inchikey"][i] or "")[:14].upper()
+        hit = block if block in excluded else given if given in excluded else None
+        if hit:
+            keep[i] = False
+            rejects.append({"source": rows.source[i], "record": rows.record[i], "line": rows.line[i],
+                            "reason": "excluded_structure",
+                            "detail": f"InChIKey first block {hit} is in the exclusion list"})
+        elif not isinstance(s, Structure):
+            unparsed[s[0]] += 1
+
+    # molecule-only rows
+    mol_structures: list[Structure] = []
+    mol_kept = []
+    mol_rejects: list[dict] = []
+    seen: set[str] = set()
+    for m in mol_rows:
+        s = resolved.get((m.smiles, m.inchi)) if (m.smiles or m.inchi) else ("no_structure", "empty row")
+        reason = detail = None
+        if not isinstance(s, Structure):
+            reason, detail = s
+        elif s.inchikey14 in excluded:
+            reason, detail = "excluded_structure", f"InChIKey first block {s.inchikey14} is in the exclusion list"
+        elif s.inchikey in seen:
+            reason, detail = "duplicate_structure", f"InChIKey {s.inchikey} already listed earlier in the file"
+        if reason:
+            mol_rejects.append({"source": os.fspath(molecules), "record": m.record, "line": m.line, "reason": reason,
+                                "detail": detail})
+            continue
+        seen.add(s.inchikey)
+        mol_structures.append(s)
+        mol_kept.append(m)
+
+    # fingerprints: once per distinct InChIKey
+    t = time.perf_counter()
+    paired = [s for s, k in zip(structures, keep) if s is not None and k]
+    fps = fingerprint_structures(paired + mol_structures, fingerprinter, cache=cache, workers=workers,
+                                 progress=progress)
+    timings["fingerprints_s"] = time.perf_counter() - t
+
+    table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, os.fspath(molecules)
+                                 if molecules is not None else None, fingerprinter, seed, fractions)
+    order = {source: i for i, source in enumerate(dict.fromkeys([*sources, *(r["source"] for r in rejects)]))}
+    rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
+    rejects.extend(mol_rejects)
+    structure_report = {
+        "distinct_structure_texts": sum(1 for k in resolved if k[0] or k[1]),
+        "distinct_inchikeys": len({s.inchikey for s in paired}),
+        "distinct_inchikey14": len({s.inchikey14 for s in paired}),
+        "spectrum_only_by_reason": dict(sorted(unparsed.items())),
+        "excluded_inchikey14_listed": len(excluded),
+    }
+    molecule_report = {
+        "path": os.fspath(molecules) if molecules is not None else None,
+        "read": len(mol_rows),
+        "written": len(mol_kept),
+        "rejected": len(mol_rejects),
+        "rejected_by_reason": dict(sorted(Counter(r["reason"] for r in mol_rejects).items())),
+    }
+    return table, molecule_report, structure_report, split_report
+
+
+def _ids(sources: list[str], records: list[int], accessions: list) -> list[str]:
+    """Accession where there is one and it is unique, else ``<file name>#<record>`` (then ``<path>#<record>``)."""
+    seen: set[str] = set()
+    out = []
+    for source, record, acc in zip(sources, records, accessions):
+        candidates = [acc] if acc else []
+        candidates += [f"{os.path.basename(source)}#{record}", f"{source}#{record}"]
+        row_id = next((c for c in candidates if c not in seen), None)
+        k = 2
+        while row_id is None:
+            row_id = f"{source}#{record}~{k}"
+            row_id = None if row_id in seen else row_id
+            k += 1
+        seen.add(row_id)
+        out.append(row_id)
+    return out
+
+
+def _table(rows, keep, structures, fps, mol_rows, mol_structures, mol_source, fingerprinter, seed, fractions):
+    import pyarrow as pa
+
+    idx = np.flatnonzero(keep)
+    counts_all = np.concatenate(rows.counts) if rows.counts else np.zeros(0, np.int64)
+    bins_all = np.concatenate(rows.bins) if rows.bins else np.zeros(0, np.uint16)
+    values_all = np.concatenate(rows.values) if rows.values else np.zeros(0, np.float32)
+    if not keep.all():
+        entries = np.repeat(keep, counts_all)
+        bins_all, values_all, counts_all = bins_all[entries], values_all[entries], counts_all[keep]
+
+    def pick(values):
+        return [values[i] for i in idx]
+
+    n_mol = len(mol_rows)
+    meta = rows.meta
+    s_struct = pick(structures)
+    sources = pick(rows.source) + [mol_source] * n_mol
+    records = pick(rows.record) + [m.record for m in mol_rows]
+    ids = _ids(sources, records, pick(meta["id"]) + [m.id for m in mol_rows])
+    all_struct = s_struct + mol_structures
+    kinds = [schema.PAIRED if s is not None else schema.SPECTRUM_ONLY for s in s_struct]
+    kinds += [schema.MOLECULE_ONLY] * n_mol
+    blocks = [s.inchikey14 if s is not None else None for s in all_struct]
+    splits = assign_splits(blocks, ids, seed=seed, fractions=fractions)
+    n_spec = len(idx)
+    ms_level = [v if v is not None and 0 < v < 128 else None for v in pick(meta["ms_level"])] + [None] * n_mol
+    offsets = np.zeros(n_spec + n_mol + 1, dtype=np.int32)
+    np.cumsum(counts_all, out=offsets[1: n_spec + 1])
+    offsets[n_spec + 1:] = offsets[n_spec]
+    spectrum_mask = pa.array(np.r_[np.zeros(n_spec, bool), np.ones(n_mol, bool)])
+    n_bits = fingerprinter.spec.n_bits
+    columns = {
+        schema.ID: ids,
+        schema.KIND: kinds,
+        schema.SPLIT: splits,
+        schema.SOURCE: sources,
+        schema.RECORD: records,
+        schema.LINE: pick(rows.line) + [m.line for m in mol_rows],
+        schema.NAME: pick(meta["name"]) + [m.name for m in mol_rows],
+        schema.PRECURSOR_MZ: pick(meta["precursor_mz"]) + [None] * n_mol,
+        schema.ADDUCT: pick(meta["adduct"]) + [None] * n_mol,
+        schema.INSTRUMENT_TYPE: pick(meta["instrument_type"]) + [None] * n_mol,
+        schema.INSTRUMENT: pick(meta["instrument"]) + [None] * n_mol,
+        schema.COLLISION_ENERGY: pick(meta["collision_energy"]) + [None] * n_mol,
+        schema.ION_MODE: pick(meta["ion_mode"]) + [None] * n_mol,
+        schema.MS_LEVEL: ms_level,
+        schema.LICENSE: pick(meta["license"]) + [None] * n_mol,
+        schema.INCHIKEY: [s.inchikey if s is not None else None for s in all_struct],
+        schema.INCHIKEY14: blocks,
+        schema.SMILES: [s.smiles if s is not None else None for s in all_struct],
+        schema.N_PEAKS: np.r_[counts_all, np.zeros(n_mol, np.int64)].astype(np.int32),
+    }
+    target = schema.arrow_schema(n_bits)
+    arrays = []
+    for f in target:
+        if f.name == schema.BINS:
+            arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(bins_all, pa.uint16()),
+                                                   mask=spectrum_mask))
+        elif f.name == schema.INTENSITIES:
+            arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values_all, pa.float32()),
+                                                   mask=spectrum_mask))
+        elif f.name == schema.FINGERPRINT:
+            arrays.append(pa.array([fps.get(s.inchikey) if s is not None else None for s in all_struct], f.type))
+        elif f.name == schema.N_PEAKS:
+            arrays.append(pa.array(columns[f.name], f.type, mask=np.asarray(spectrum_mask)))
+        else:
+            arrays.append(pa.array(columns[f.name], f.type))
+    table = pa.Table.from_arrays(arrays, schema=target)
+    split_report = {}
+    for split in schema.SPLITS:
+        c = Counter(k for k, s in zip(kinds, splits) if s == split)
+        split_report[split] = {kind: c.get(kind, 0) for kind in schema.KINDS}
+        split_report[split]["inchikey14"] = len({b for b, s in zip(blocks, splits) if s == split and b})
+    return table, split_report
