@@ -1,0 +1,274 @@
+"""Candidate structures: canonical form, duplicate merging, rejects and fingerprints.
+
+Every candidate (from a candidate file or a structure database input) is parsed with
+:func:`specvae.chem.molecules.mol_from_text` and then *standardised* the same way:
+
+1. **Multi-component structures** (salts, hydrates, mixtures: SMILES with ``.``) keep their largest organic fragment
+   (RDKit ``LargestFragmentChooser(preferOrganic=True)``): the mass spectrometer sees the organic ion, and
+   ``X.HCl`` must match ``X``. A fragment-free inorganic mixture keeps its largest fragment.
+2. **Charged structures** with a net charge are neutralised where a proton can be added or removed (RDKit
+   ``Uncharger``: carboxylates, ammonium salts). Permanently charged molecules (quaternary ammonium) stay charged and
+   are matched as ``[M]+`` (see :mod:`specvae.adducts`). Neutral single-component structures are left as they are.
+
+Identity is the first InChIKey block computed by RDKit from the standardised molecule (a given InChIKey is never
+trusted). Fingerprints are computed from the canonical SMILES, so it must parse back: where RDKit's aromatic SMILES of
+an InChI-derived structure does not, the Kekulé SMILES is used instead, and if that fails too the structure is
+rejected. Candidates with the same first block are merged: the first keeps its id and name, the others' ids are listed
+in ``merged_ids``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from specvae.chem.molecules import Structure, StructureError
+from specvae.errors import CheckpointError, InputError
+from specvae.structure_files import StructureRow, read_structure_file
+
+log = logging.getLogger("specvae.candidates")
+
+
+class Canonical(NamedTuple):
+    """A standardised structure: canonical SMILES, InChIKey, formula, monoisotopic mass (Da), net formal charge.
+
+    A named tuple (not a dataclass) because database queries build thousands per spectrum.
+    """
+
+    smiles: str
+    inchikey: str
+    formula: str
+    mass: float
+    charge: int
+    note: str = ""  # what standardisation changed ("largest of 2 fragments", "neutralised"), empty if nothing
+
+    @property
+    def inchikey14(self) -> str:
+        return self.inchikey[:14]
+
+    @property
+    def structure(self) -> Structure:
+        return Structure(smiles=self.smiles, inchikey=self.inchikey)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An input row that could not be used."""
+
+    source: str
+    row: int
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class Candidates:
+    """Unique candidates (one per first InChIKey block, in input order) with their ids, names and rejects."""
+
+    structures: list[Canonical] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    merged_ids: list[list[str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # input file of each kept candidate
+    adducts: list[str] = field(default_factory=list)  # the adduct each matched by, for database queries
+    rejects: list[Reject] = field(default_factory=list)
+    n_read: int = 0
+    n_merged: int = 0
+
+    def __len__(self) -> int:
+        return len(self.structures)
+
+    @property
+    def inchikey14(self) -> list[str]:
+        return [s.inchikey14 for s in self.structures]
+
+
+def standardize(mol):
+    """Apply the standardisation of the module docstring; returns ``(mol, note)``."""
+    from rdkit import Chem
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    notes = []
+    n_fragments = len(Chem.GetMolFrags(mol))
+    if n_fragments > 1:
+        mol = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
+        notes.append(f"largest of {n_fragments} fragments")
+    if Chem.GetFormalCharge(mol) != 0:
+        neutral = rdMolStandardize.Uncharger().uncharge(mol)
+        if Chem.GetFormalCharge(neutral) != Chem.GetFormalCharge(mol):
+            mol = neutral
+            notes.append("neutralised")
+    return mol, "; ".join(notes)
+
+
+def canonicalize(smiles: str | None = None, inchi: str | None = None) -> Canonical:
+    """Parse, standardise and describe one structure (raises :class:`StructureError` with the reason)."""
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors, rdMolDescriptors
+
+    from specvae.chem.molecules import describe, mol_from_text
+
+    mol, note = standardize(mol_from_text(smiles, inchi))
+    described = describe(mol)
+    smiles = described.smiles
+    if Chem.MolFromSmiles(smiles) is None:  # fingerprints are computed from the canonical SMILES
+        smiles = Chem.MolToSmiles(mol, kekuleSmiles=True)  # e.g. InChI-derived rings RDKit aromatises but cannot read
+        if Chem.MolFromSmiles(smiles) is None:
+            raise StructureError(f"RDKit cannot read back its own canonical SMILES {described.smiles!r}")
+        note = "; ".join(n for n in (note, "Kekulé SMILES") if n)
+    return Canonical(smiles=smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
+                     mass=float(Descriptors.ExactMolWt(mol)), charge=int(Chem.GetFormalCharge(mol)), note=note)
+
+
+def _canonicalize_chunk(texts: Sequence[tuple[str, str]]) -> list[Canonical | str]:
+    out: list[Canonical | str] = []
+    for smiles, inchi in texts:
+        try:
+            out.append(canonicalize(smiles, inchi))
+        except StructureError as exc:
+            out.append(str(exc))
+        except Exception as exc:  # RDKit can raise on exotic input (valence, kekulisation); a row, not a crash
+            out.append(f"RDKit failed: {type(exc).__name__}: {exc}")
+    return out
+
+
+def canonicalize_many(texts: Sequence[tuple[str, str]], workers: int = 1, progress: bool = False,
+                      chunk_size: int = 2000) -> list[Canonical | str]:
+    """:func:`canonicalize` for many ``(smiles, inchi)`` pairs; a failure is returned as its reason (a ``str``).
+
+    ``workers`` processes share the work in chunks of ``chunk_size`` (default 2000) when there is more than one chunk.
+    """
+    from specvae.progress import counter
+
+    chunks = [texts[i:i + chunk_size] for i in range(0, len(texts), chunk_size)]
+    results: list[Canonical | str] = []
+    with counter("canonicalising structures", total=len(texts), enabled=progress) as advance:
+        if workers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                results += _canonicalize_chunk(chunk)
+                advance(len(chunk))
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for chunk, done in zip(chunks, pool.map(_canonicalize_chunk, chunks)):
+                    results += done
+                    advance(len(chunk))
+    return results
+
+
+def merge_rows(rows: Iterable[StructureRow], canonical: Sequence[Canonical | str]) -> Candidates:
+    """Pair rows with their canonical forms, collect rejects, and merge duplicates by first InChIKey block."""
+    out = Candidates()
+    position: dict[str, int] = {}
+    for row, canon in zip(rows, canonical):
+        out.n_read += 1
+        if isinstance(canon, str):
+            reason = canon if row.text else "no structure (neither SMILES nor InChI given)"
+            out.rejects.append(Reject(row.source, row.row, row.line, reason, row.text))
+            continue
+        ids = [i for i in [row.id, *row.other_ids] if i]
+        key = canon.inchikey14
+        if key in position:
+            out.n_merged += 1
+            kept = position[key]
+            out.merged_ids[kept] += [i for i in ids if i != out.ids[kept] and i not in out.merged_ids[kept]]
+            continue
+        position[key] = len(out.structures)
+        out.structures.append(canon)
+        out.ids.append(ids[0] if ids else "")
+        out.names.append(row.name)
+        out.merged_ids.append(ids[1:])
+        out.sources.append(row.source)
+    return out
+
+
+def load_candidates(path: str | Path, workers: int = 1, progress: bool = False) -> Candidates:
+    """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.structure_files`).
+
+    Raises
+    ------
+    InputError
+        When the file is empty, has no structure column or holds no candidate rows at all.
+    """
+    rows = list(read_structure_file(path))
+    if not rows:
+        raise InputError(f"{path} holds no candidate rows; give at least one SMILES or InChI")
+    candidates = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,
+                                                    progress=progress))
+    if candidates.rejects:
+        log.warning("%s: %d of %d candidate rows rejected (first: row %d, %s)", path, len(candidates.rejects),
+                    candidates.n_read, candidates.rejects[0].row, candidates.rejects[0].reason)
+    return candidates
+
+
+def write_rejects(rejects: Iterable[Reject], path: str | Path, context: str | None = None) -> int:
+    """Append rejects to a TSV (``context, source, row, line, reason, text``; header written once); returns count."""
+    path = Path(path)
+    new = not path.exists()
+    n = 0
+    with open(path, "a", encoding="utf-8") as handle:
+        if new:
+            handle.write("context\tsource\trow\tline\treason\ttext\n")
+        for r in rejects:
+            fields = [context or "", r.source, str(r.row), str(r.line), r.reason, r.text]
+            handle.write("\t".join(f.replace("\t", " ").replace("\n", " ") for f in fields) + "\n")
+            n += 1
+    return n
+
+
+def open_cache(path: str | Path | None = None):
+    """The persistent fingerprint cache at ``path`` (default location when ``None``), or ``None`` if unavailable."""
+    try:
+        from specvae.chem.cache import FingerprintCache
+    except ImportError:
+        log.debug("no fingerprint cache in this version of specvae; fingerprints are computed every time")
+        return None
+    return FingerprintCache(path) if path is not None else FingerprintCache()
+
+
+def fingerprinter_for(spec):
+    """The fingerprinter that computes ``spec`` (a :class:`FingerprintSpec`), checking name, version and width."""
+    from specvae.chem.fingerprints import get_fingerprinter
+
+    fingerprinter = get_fingerprinter(spec.name, n_bits=spec.n_bits)
+    if fingerprinter.spec != spec:
+        raise CheckpointError(f"the model uses fingerprint {spec} but this specvae computes {fingerprinter.spec}; "
+                              "install the specvae version the model was trained with, or retrain")
+    return fingerprinter
+
+
+def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, workers: int = 1,
+                           progress: bool = False, chunk_size: int = 5000) -> np.ndarray:
+    """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``.
+
+    Cache hits are taken as the packed bytes the cache stores (no unpacking); misses are computed with
+    :func:`specvae.chem.fingerprints.compute_fingerprints` ``chunk_size`` molecules at a time (default 5000), which
+    writes each chunk to the cache, so that a long computation shows progress and an interrupted one keeps its work.
+    """
+    from specvae.chem.fingerprints import compute_fingerprints, pack_bits
+    from specvae.progress import counter
+
+    width = (spec.n_bits + 7) // 8
+    if not structures:
+        return np.zeros((0, width), np.uint8)
+    fingerprinter = fingerprinter_for(spec)
+    keys = [s.inchikey for s in structures]
+    hits = cache.get_many(spec, list(dict.fromkeys(keys))) if hasattr(cache, "get_many") else {}
+    if hits and len(next(iter(hits.values()))) != width:
+        hits = {}  # a cache that stores another layout: let compute_fingerprints handle it
+    missing = list({s.inchikey: s for s in structures if s.inchikey not in hits}.values())
+    with counter(f"fingerprints ({spec.name})", total=len(missing), enabled=progress and bool(missing)) as advance:
+        for start in range(0, len(missing), chunk_size):  # chunks: the cache fills as we go, an interrupt keeps it
+            part = missing[start:start + chunk_size]
+            computed = pack_bits(compute_fingerprints([s.structure for s in part], fingerprinter, cache=cache,
+                                                      workers=workers))
+            hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(part))
+            advance(len(part))
+    return np.frombuffer(b"".join(hits[k] for k in keys), dtype=np.uint8).reshape(len(keys), width)

@@ -1,0 +1,44 @@
+"""Options shared by ``specvae rank`` and ``specvae evaluate`` (typer + stdlib only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+MODEL = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train`.")
+CHECKPOINT = typer.Option("best", "--checkpoint", help="Weights to load from the run: best or last.")
+GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
+MODE = typer.Option("mean", "--mode", help="Fingerprint from the posterior mean, or the mean over --samples samples "
+                                           "(sample).")
+SAMPLES = typer.Option(16, "--samples", help="Posterior samples to average with --mode sample.")
+SEED = typer.Option(0, "--seed", help="Seed for --mode sample.")
+PPM = typer.Option(10.0, "--ppm", help="Precursor m/z tolerance for --db queries (ppm of the m/z).")
+ADDUCTS = typer.Option([], "--adduct", help="Adduct(s) for --db queries, e.g. '[M+H]+' (repeatable); default: the "
+                                            "spectrum's own, else [M+H]+ / [M-H]- by ion mode.")
+WORKERS = typer.Option(1, "--workers", "-j", help="Processes for parsing candidates and computing fingerprints.")
+CACHE = typer.Option(None, "--cache", help="Fingerprint cache file (default: specvae's cache location).")
+NO_CACHE = typer.Option(False, "--no-cache", help="Compute candidate fingerprints without the persistent cache.")
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+
+
+def load_predictor(model: Path, checkpoint: str, gpu: int | None):
+    """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``."""
+    from specvae.predict import Predictor
+
+    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint)
+
+
+def cache_from(path: Path | None, disabled: bool):
+    """The fingerprint cache the options ask for (``None`` when disabled or not available)."""
+    from specvae.candidates import open_cache
+
+    return None if disabled else open_cache(path)
+
+
+def command_line() -> str:
+    """The command as typed (for reports)."""
+    import shlex
+    import sys
+
+    return "specvae " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -1,0 +1,46 @@
+"""``specvae db build`` / ``specvae db query``: a local structure database for candidate retrieval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from specvae.cli import _options as opt
+from specvae.cli._app import command, db_app, show_progress
+
+
+@command(db_app, name="build")
+def build_cmd(
+    inputs: list[Path] = typer.Argument(..., help="SMILES, InChI, CSV, TSV or SDF files (.gz accepted)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The database to write (Parquet)."),
+    fingerprint: str = typer.Option(None, "--fingerprint", help="Fingerprint name (default: specvae's default); "
+                                                                "must match the models you rank with."),
+    licence: str = typer.Option(None, "--licence", help="Licence note recorded for the inputs (notes in a "
+                                                        "SOURCE.md beside an input are recorded anyway)."),
+    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE,
+    overwrite: bool = opt.OVERWRITE,
+):
+    """Build a structure database: canonical structures, masses and fingerprints, sorted by mass."""
+    from specvae.db import build_db
+
+    record = build_db(inputs, out, fingerprint=fingerprint, cache=opt.cache_from(cache, no_cache), workers=workers,
+                      licence=licence, overwrite=overwrite, progress=show_progress())
+    typer.echo(f"{out}: {record['n_structures']:,} structures from {record['rows_read']:,} rows "
+               f"({record['merged']:,} duplicates merged, {record['rejected']:,} rejected: {out}.rejects.tsv)")
+
+
+@command(db_app, name="query")
+def query_cmd(
+    db: Path = typer.Argument(..., help="Structure database from `specvae db build`."),
+    mz: float = typer.Option(..., "--mz", help="Precursor m/z."),
+    adducts: list[str] = typer.Option(["[M+H]+"], "--adduct", help="Adduct(s), repeatable."),
+    ppm: float = opt.PPM,
+):
+    """List the structures whose ion lies within --ppm of --mz (TSV on stdout)."""
+    from specvae.db import StructureDB
+
+    cands, _ = StructureDB(db).query(mz, adducts, ppm=ppm)
+    typer.echo("id\tname\tinchikey\tsmiles\tformula\tmonoisotopic_mass\tadduct")
+    for s, i, n, a in zip(cands.structures, cands.ids, cands.names, cands.adducts):
+        typer.echo(f"{i}\t{n}\t{s.inchikey}\t{s.smiles}\t{s.formula}\t{s.mass:.6f}\t{a}")

@@ -1,0 +1,252 @@
+"""CASMI-style evaluation: the rank of the correct structure per challenge, Top-k, mean and median rank, per ion mode.
+
+Inputs are laid out as in CASMI 2016 (``shared/data/casmi2016``): challenge spectra ``Challenge-NNN.mgf`` (one
+spectrum each), a solutions CSV (``ChallengeName``, ``ION_MODE`` -- written with a leading space -- and the answer's
+``SMILES``/``INCHI``), and either one candidate list per challenge (``Challenge-NNN.csv.gz`` or ``.csv``) or a structure
+database queried by the precursor m/z (``[M+H]+`` for positive, ``[M-H]-`` for negative challenges unless adducts are
+given). The ion mode always comes from the solutions file: the CASMI 2016 MGFs say ``CHARGE=1+`` even for negative
+challenges.
+
+Conventions: the answer is identified by the first InChIKey block computed by RDKit from its SMILES (InChI as the
+fallback); its rank among the challenge's candidates has ties averaged; Top-k counts challenges with rank <= k out of
+*all* challenges evaluated, so a challenge whose answer is not among its candidates (or whose spectrum is unusable)
+counts as a miss; mean and median rank are over the challenges whose answer was ranked.
+
+Outputs in the ``out`` directory: ``results.tsv`` (one line per challenge), ``summary.json``, ``summary.md`` and
+``topk.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specvae.errors import InputError
+
+log = logging.getLogger("specvae.evaluate")
+
+TOP_K = (1, 3, 5, 10)
+# Published CASMI 2016 category 2 results on the 127 positive challenges (NOTES.md): correct structure ranked first /
+# within the top 10.
+ANCHORS = {"CSI:FingerID": {"top1": 70, "top10": 100, "of": 127}}
+RESULT_COLUMNS = ("challenge", "ion_mode", "precursor_mz", "adducts", "n_candidates", "n_rejected", "answer_inchikey14",
+                  "answer_in_candidates", "rank", "answer_score", "best_score", "top_inchikey14", "top_smiles",
+                  "status")
+
+
+@dataclass(frozen=True)
+class Solution:
+    challenge: str
+    ion_mode: str  # "positive" | "negative"
+    inchikey14: str
+    smiles: str
+    name: str = ""
+
+
+def read_solutions(path: str | Path) -> dict[str, Solution]:
+    """Challenge name -> :class:`Solution` from a CASMI solutions CSV (column names matched case-insensitively)."""
+    import pandas as pd
+
+    from specvae.candidates import canonicalize
+    from specvae.chem.molecules import StructureError
+
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cols = {c.strip().lower(): c for c in table.columns}
+    need = {"challengename", "ion_mode"}
+    if not need <= cols.keys() or not ({"smiles", "inchi", "iupac"} & cols.keys()):
+        raise InputError(f"{path} is not a CASMI solutions file: it needs ChallengeName, ION_MODE and SMILES or INCHI "
+                         f"columns (found: {', '.join(table.columns)})")
+    inchi_col = cols.get("inchi", cols.get("iupac"))
+    out = {}
+    for _, row in table.iterrows():
+        name = row[cols["challengename"]].strip()
+        mode = row[cols["ion_mode"]].strip().lower()
+        if mode not in ("positive", "negative"):
+            raise InputError(f"{path}: challenge {name} has ion mode {mode!r}; expected POSITIVE or NEGATIVE")
+        try:
+            canon = canonicalize(row.get(cols.get("smiles", ""), ""), row[inchi_col] if inchi_col else None)
+        except StructureError as exc:
+            raise InputError(f"{path}: the answer of {name} cannot be parsed ({exc})") from None
+        out[name] = Solution(name, mode, canon.inchikey14, canon.smiles, row.get(cols.get("name", ""), ""))
+    return out
+
+
+def find_challenges(directory: str | Path, solutions: dict[str, Solution], ion_mode: str | None = None,
+                    limit: int | None = None) -> dict[str, Path]:
+    """Challenge name -> MGF path for the challenges of ``directory`` that have a solution (and the ion mode)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise NotADirectoryError(20, "challenge directory not found", str(directory))
+    found = {}
+    for path in sorted(directory.iterdir()):
+        match = re.match(r"^(.+?)\.mgf(\.gz)?$", path.name, flags=re.I)
+        if match and match.group(1) in solutions and ion_mode in (None, solutions[match.group(1)].ion_mode):
+            found[match.group(1)] = path
+    if not found:
+        raise InputError(f"no challenge MGF in {directory} matches the solutions" +
+                         (f" in {ion_mode} mode" if ion_mode else ""))
+    return dict(list(found.items())[:limit]) if limit else found
+
+
+def topk_counts(ranks: list[float | None], ks=TOP_K) -> dict[str, int]:
+    """Number of challenges with rank <= k (missing answers are misses)."""
+    return {f"top{k}": int(sum(r is not None and r <= k for r in ranks)) for k in ks}
+
+
+def summarize(results: list[dict]) -> dict:
+    """Metrics over all challenges and per ion mode (keys ``all``, ``positive``, ``negative``)."""
+    out = {}
+    for group in ("all", "positive", "negative"):
+        rows = [r for r in results if group == "all" or r["ion_mode"] == group]
+        if not rows:
+            continue
+        ranks = [r["rank"] for r in rows]
+        ranked = np.array([r for r in ranks if r is not None], dtype=float)
+        out[group] = {"challenges": len(rows), "answer_ranked": int(len(ranked)),
+                      "answer_missing": int(sum(not r["answer_in_candidates"] for r in rows)),
+                      "spectrum_skipped": int(sum(r["status"].startswith("skipped") for r in rows)),
+                      **topk_counts(ranks),
+                      "mean_rank": float(ranked.mean()) if len(ranked) else None,
+                      "median_rank": float(np.median(ranked)) if len(ranked) else None,
+                      "median_candidates": float(np.median([r["n_candidates"] for r in rows]))}
+    return out
+
+
+def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out: str | Path,
+                   candidates: str | Path | None = None, db: str | Path | None = None, ppm: float = 10.0,
+                   adducts: list[str] | None = None, ion_mode: str | None = None, limit: int | None = None,
+                   mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None, workers: int = 1,
+                   overwrite: bool = False, progress: bool = False, settings: dict | None = None) -> dict:
+    """Evaluate ``predictor`` on CASMI-style challenges and write the reports (module docstring); returns the summary.
+
+    Candidates come from ``candidates`` (a directory of ``<challenge>.csv[.gz]``) or the database ``db``.
+    ``ion_mode`` restricts to one mode, ``limit`` to the first challenges (sorted by name).
+    """
+    from specvae.evaluate_report import write_reports
+
+    if (candidates is None) == (db is None):
+        raise InputError("give exactly one candidate source: --candidates DIR or --db STRUCTURES.parquet")
+    if ion_mode not in (None, "positive", "negative"):
+        raise InputError(f"--ion-mode must be positive or negative, not {ion_mode!r}")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite or choose another --out")
+    started = time.perf_counter()
+    sols = read_solutions(solutions)
+    paths = find_challenges(challenges, sols, ion_mode, limit)
+    results, timings = gather_rankings(paths, sols, predictor, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
+                                       mode=mode, n_samples=n_samples, seed=seed, cache=cache, workers=workers,
+                                       progress=progress)
+    summary = {"metrics": summarize(results), "anchors": ANCHORS,
+               "settings": {"challenges": str(challenges), "solutions": str(solutions),
+                            "candidates": str(candidates) if candidates else None, "db": str(db) if db else None,
+                            "ppm": ppm if db else None, "adducts": adducts, "ion_mode": ion_mode, "limit": limit,
+                            "mode": mode, "n_samples": n_samples if mode == "sample" else None, "seed": seed,
+                            "fingerprint": json.loads(predictor.spec.to_json()),
+                            "model_ion_mode": getattr(predictor, "ion_mode", None), **(settings or {})},
+               "seconds": {**timings, "total": round(time.perf_counter() - started, 2)}}
+    write_reports(results, summary, out)
+    return summary
+
+
+def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool):
+    """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
+    from specvae.candidates import canonicalize_many, merge_rows
+    from specvae.structure_files import read_structure_file
+
+    rows, missing = {}, {}
+    for name in names:
+        path = next((p for p in (directory / f"{name}.csv.gz", directory / f"{name}.csv") if p.is_file()), None)
+        if path is None:
+            missing[name] = f"no candidate file {name}.csv[.gz] in {directory}"
+            continue
+        try:
+            rows[name] = list(read_structure_file(path))
+        except InputError as exc:
+            missing[name] = str(exc)
+    flat = [r for name in rows for r in rows[name]]
+    canon = canonicalize_many([(r.smiles, r.inchi) for r in flat], workers=workers, progress=progress)
+    out, start = dict(missing), 0
+    for name, these in rows.items():
+        out[name] = merge_rows(these, canon[start:start + len(these)])
+        start += len(these)
+    return out
+
+
+def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, candidates=None, db=None,
+                    ppm: float = 10.0, adducts=None, mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None,
+                    workers: int = 1, progress: bool = False) -> tuple[list[dict], dict]:
+    """Rank every challenge's candidates; returns one result dict per challenge (:data:`RESULT_COLUMNS`) and timings."""
+    from specvae.candidates import candidate_fingerprints
+    from specvae.db import StructureDB
+    from specvae.progress import track
+    from specvae.query import QuerySet, adducts_for, load_query_spectra, predict
+    from specvae.rank import rank_candidates
+
+    clock, seconds = time.perf_counter(), {}
+    queries, skipped = QuerySet(), {}
+    for name, path in paths.items():
+        q = load_query_spectra(path, ion_mode=sols[name].ion_mode)
+        if q.spectra:
+            q.spectra[0].label = name
+            queries.spectra.append(q.spectra[0])
+        else:
+            skipped[name] = q.skipped[0].reason if q.skipped else "no spectrum in the file"
+    probs = dict(zip([s.label for s in queries.spectra], predict(predictor, queries, mode, n_samples, seed)))
+    seconds["spectra_and_prediction"] = round(time.perf_counter() - clock, 2)
+    clock = time.perf_counter()
+    if candidates is not None:
+        lists = _load_candidate_lists(list(probs), Path(candidates), workers, progress)
+        unique = {s.inchikey: s for c in lists.values() if not isinstance(c, str) for s in c.structures}
+        seconds["candidate_parsing"] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+        packed_all = candidate_fingerprints(list(unique.values()), predictor.spec, cache=cache, workers=workers,
+                                            progress=progress)
+        row_of = {key: i for i, key in enumerate(unique)}
+        seconds["candidate_fingerprints"] = round(time.perf_counter() - clock, 2)
+    else:
+        store = StructureDB(db)
+        store.check_spec(predictor.spec)
+    clock = time.perf_counter()
+    results = []
+    for name in track(paths, "ranking challenges", total=len(paths), enabled=progress):
+        sol = sols[name]
+        row = {"challenge": name, "ion_mode": sol.ion_mode, "precursor_mz": None, "adducts": "", "n_candidates": 0,
+               "n_rejected": 0, "answer_inchikey14": sol.inchikey14, "answer_in_candidates": False, "rank": None,
+               "answer_score": None, "best_score": None, "top_inchikey14": "", "top_smiles": "", "status": "ranked"}
+        results.append(row)
+        if name in skipped:
+            row["status"] = f"skipped: {skipped[name]}"
+            continue
+        spectrum = next(s for s in queries.spectra if s.label == name)
+        row["precursor_mz"] = spectrum.precursor_mz
+        if candidates is not None:
+            cands = lists[name]
+            if isinstance(cands, str):
+                row["status"] = f"skipped: {cands}"
+                continue
+            packed = packed_all[[row_of[s.inchikey] for s in cands.structures]]
+        else:
+            chosen = adducts_for(spectrum, adducts)
+            row["adducts"] = ";".join(a.name for a in chosen)
+            if spectrum.precursor_mz is None:
+                row["status"] = "skipped: no precursor m/z"
+                continue
+            cands, packed = store.query(spectrum.precursor_mz, chosen, ppm=ppm)
+        ranking = rank_candidates(probs[name], cands, packed)
+        rank = ranking.rank_of(sol.inchikey14)
+        best = ranking.best()
+        row.update(n_candidates=len(ranking), n_rejected=len(cands.rejects), answer_in_candidates=rank is not None,
+                   rank=rank, answer_score=ranking.score_of(sol.inchikey14),
+                   best_score=None if best is None else best[1],
+                   top_inchikey14="" if best is None else best[0].inchikey14,
+                   top_smiles="" if best is None else best[0].smiles,
+                   status="ranked" if rank is not None else "answer not among the candidates")
+    seconds["ranking"] = round(time.perf_counter() - clock, 2)
+    return results, seconds

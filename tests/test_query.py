@@ -1,0 +1,111 @@
+"""``rank_spectra``: spectra file -> predictions -> ranked candidates, with bad inputs (no peaks, invalid rows)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rank_helpers import OraclePredictor
+
+from specvae.errors import InputError
+
+pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
+
+from specvae.query import rank_spectra  # noqa: E402
+
+CANDIDATES = ("SMILES,id,name\nCCO,c1,ethanol\nc1ccccc1O,c2,phenol\nC1CC(,c3,broken\nOCC,c4,ethanol again\n"
+              "CC(=O)O,c5,acetic acid\n")
+
+
+def mgf(*spectra):
+    blocks = []
+    for title, pepmass, peaks in spectra:
+        lines = ["BEGIN IONS", f"TITLE={title}", f"PEPMASS={pepmass}", "CHARGE=1+"]
+        lines += [f"{mz} {i}" for mz, i in peaks] + ["END IONS", ""]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "cands.csv").write_text(CANDIDATES)
+    (tmp_path / "three.mgf").write_text(mgf(("first", 95.05, [(77.04, 100), (95.05, 50)]),
+                                            ("empty", 47.05, [(1500.0, 10)]),  # its only peak is off the grid
+                                            ("third", 47.05, [(29.04, 100)])))
+    (tmp_path / "one.mgf").write_text(mgf(("only", 95.05, [(77.04, 100)])))
+    return tmp_path
+
+
+def test_directory_output_with_a_spectrum_without_peaks_and_invalid_candidates(files):
+    oracle = OraclePredictor(["c1ccccc1O", "CCO"])  # spectrum 1 looks like phenol, the next usable one like ethanol
+    counts = rank_spectra(files / "three.mgf", oracle, files / "out", candidates=files / "cands.csv", casmi=True,
+                          fingerprint_tsv=True)
+    assert counts == {**counts, "spectra": 3, "ranked": 2, "skipped": 1, "candidate_rows": 5, "rejected_candidates": 1}
+    out = files / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "first.casmi.tsv", "first.fingerprint.tsv", "first.tsv", "rejects.tsv", "summary.tsv", "third.casmi.tsv",
+        "third.fingerprint.tsv", "third.tsv"]
+    first = [line.split("\t") for line in (out / "first.tsv").read_text().splitlines()]
+    assert first[1][4] == "c2" and first[1][0] == "1", "phenol first"
+    assert sorted(r[4] for r in first[1:]) == ["c1", "c2", "c5"], "c4 (ethanol again) merged into c1"
+    assert [r[6] for r in first[1:] if r[4] == "c1"] == ["c4"], "the merged duplicate's id is listed"
+    third = [line.split("\t") for line in (out / "third.tsv").read_text().splitlines()]
+    assert third[1][4] == "c1"
+    summary = (out / "summary.tsv").read_text()
+    assert "empty\t2\t\t\t\t0\t\t\t\tskipped: no peaks on the m/z grid" in summary
+    assert "C1CC(" in (out / "rejects.tsv").read_text()
+    assert oracle.calls == [((2, 11000), "mean", 1, 0)], "one batch of the two usable spectra"
+
+
+def test_single_file_output(files):
+    rank_spectra(files / "one.mgf", OraclePredictor(["CC(=O)O"]), files / "ranked.tsv", candidates=files / "cands.csv",
+                 casmi=True, mode="sample", n_samples=4)
+    assert {p.name for p in files.iterdir()} >= {"ranked.tsv", "ranked.casmi.tsv", "ranked.rejects.tsv"}
+    assert (files / "ranked.tsv").read_text().splitlines()[1].split("\t")[4] == "c5"
+    with pytest.raises(FileExistsError):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"]), files / "ranked.tsv", candidates=files / "cands.csv")
+    with pytest.raises(InputError, match="give a directory"):
+        rank_spectra(files / "three.mgf", OraclePredictor(["CCO"]), files / "x.tsv", candidates=files / "cands.csv")
+
+
+@pytest.mark.parametrize("content, message", [
+    (mgf(("nopeaks", 100.0, [])), "no usable spectrum"),
+    (mgf(("high", 100.0, [(2000.0, 5.0)])), "no peaks on the m/z grid"),
+])
+def test_no_usable_spectrum(files, content, message):
+    (files / "bad.mgf").write_text(content)
+    with pytest.raises(InputError, match=message):
+        rank_spectra(files / "bad.mgf", OraclePredictor(["CCO"]), files / "o", candidates=files / "cands.csv")
+
+
+@pytest.mark.parametrize("text, message", [("", "is empty"), ("SMILES\n", "no candidate rows")])
+def test_empty_candidate_file(files, text, message):
+    (files / "empty.csv").write_text(text)
+    with pytest.raises(InputError, match=message):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"]), files / "o", candidates=files / "empty.csv")
+
+
+def test_ion_mode_mismatch_warns(files, caplog):
+    with caplog.at_level(logging.WARNING, logger="specvae"):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"], ion_mode="negative"), files / "o",
+                     candidates=files / "cands.csv")
+    assert "not negative mode" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="specvae"):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"], ion_mode="negative"), files / "o2",
+                     candidates=files / "cands.csv", ion_mode="negative")
+    assert "not negative mode" not in caplog.text, "--ion-mode overrides CHARGE=1+"
+
+
+def test_candidates_from_the_database(files, fixtures):
+    from specvae.adducts import ADDUCTS
+    from specvae.db import build_db
+
+    build_db([fixtures / "structures" / "pubchem_cas_sample.tsv"], files / "db.parquet", fingerprint="morgan2")
+    mz = ADDUCTS["[M+H]+"].mz(137.047678)  # C7H7NO2: 20+ isomers in the sample
+    (files / "q.mgf").write_text(mgf(("q", round(mz, 5), [(120.04, 100), (92.05, 40)])))
+    rank_spectra(files / "q.mgf", OraclePredictor(["Nc1ccccc1C(=O)O"]), files / "r.tsv", db=files / "db.parquet",
+                 ppm=5)
+    rows = [line.split("\t") for line in (files / "r.tsv").read_text().splitlines()]
+    assert rows[0][-1] == "adduct" and rows[1][4] == "CID:227", "anthranilic acid first"
+    assert all(r[-1] == "[M+H]+" for r in rows[1:]) and len(rows) > 15
