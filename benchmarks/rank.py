@@ -72,11 +72,11 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.db import StructureDB, build_db
     from specvae.rank import rank_candidates
-    from specvae.structure_files import read_structure_file
+    from specvae.chem.inputs import read_structures
 
     n_max = max(sizes)
     rows, structures = [], []
-    reader = read_structure_file(pool)
+    reader = read_structures(pool)
     while len(structures) < n_max:
         batch = [next(reader, None) for _ in range(5000)]
         batch = [r for r in batch if r is not None]

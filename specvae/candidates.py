@@ -29,7 +29,7 @@ import numpy as np
 
 from specvae.chem.molecules import Structure, StructureError
 from specvae.errors import CheckpointError, InputError
-from specvae.structure_files import StructureRow, read_structure_file
+from specvae.chem.inputs import StructureRecord, read_structures
 
 log = logging.getLogger("specvae.candidates")
 
@@ -163,7 +163,7 @@ def canonicalize_many(texts: Sequence[tuple[str, str]], workers: int = 1, progre
     return results
 
 
-def merge_rows(rows: Iterable[StructureRow], canonical: Sequence[Canonical | str]) -> Candidates:
+def merge_rows(rows: Iterable[StructureRecord], canonical: Sequence[Canonical | str]) -> Candidates:
     """Pair rows with their canonical forms, collect rejects, and merge duplicates by first InChIKey block."""
     out = Candidates()
     position: dict[str, int] = {}
@@ -190,14 +190,14 @@ def merge_rows(rows: Iterable[StructureRow], canonical: Sequence[Canonical | str
 
 
 def load_candidates(path: str | Path, workers: int = 1, progress: bool = False) -> Candidates:
-    """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.structure_files`).
+    """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.chem.inputs`).
 
     Raises
     ------
     InputError
         When the file is empty, has no structure column or holds no candidate rows at all.
     """
-    rows = list(read_structure_file(path))
+    rows = list(read_structures(path))
     if not rows:
         raise InputError(f"{path} holds no candidate rows; give at least one SMILES or InChI")
     candidates = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,

@@ -28,7 +28,7 @@ import numpy as np
 from specvae.adducts import Adduct, parse_adduct
 from specvae.candidates import Candidates, Canonical, candidate_fingerprints, canonicalize_many, merge_rows
 from specvae.errors import CheckpointError, InputError
-from specvae.structure_files import read_structure_file
+from specvae.chem.inputs import read_structures
 
 log = logging.getLogger("specvae.db")
 
@@ -58,7 +58,7 @@ def licence_note(path: Path) -> str:
 
 def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | None = None, cache=None,
              workers: int = 1, licence: str | None = None, overwrite: bool = False, progress: bool = False) -> dict:
-    """Build a structure database from SMILES / InChI / CSV / TSV / SDF files (formats: :mod:`specvae.structure_files`).
+    """Build a structure database from SMILES / InChI / CSV / TSV / SDF files (formats: :mod:`specvae.chem.inputs`).
 
     Parameters
     ----------
@@ -99,7 +99,7 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
     spec = get_fingerprinter(fingerprint or DEFAULT_FINGERPRINT).spec
     rows = []
     for path in inputs:
-        rows += list(read_structure_file(path))
+        rows += list(read_structures(path))
         log.info("%s: %d rows", path, len(rows))
     if not rows:
         raise InputError(f"no structures in {', '.join(map(str, inputs))}")

@@ -158,7 +158,7 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
 def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool):
     """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
     from specvae.candidates import canonicalize_many, merge_rows
-    from specvae.structure_files import read_structure_file
+    from specvae.chem.inputs import read_structures
 
     rows, missing = {}, {}
     for name in names:
@@ -167,7 +167,7 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
             missing[name] = f"no candidate file {name}.csv[.gz] in {directory}"
             continue
         try:
-            rows[name] = list(read_structure_file(path))
+            rows[name] = list(read_structures(path))
         except InputError as exc:
             missing[name] = str(exc)
     flat = [r for name in rows for r in rows[name]]

@@ -8,7 +8,7 @@ import pytest
 
 from specvae.candidates import canonicalize, load_candidates, write_rejects
 from specvae.errors import InputError
-from specvae.structure_files import read_structure_file
+from specvae.chem.inputs import read_structures
 
 ETHANOL_KEY = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
 CASMI_HEADER = '"Identifier","CompoundName","MonoisotopicMass","MolecularFormula","SMILES","InChI","InChIKey"\n'
@@ -55,23 +55,23 @@ def test_salt_keeps_largest_organic_fragment_and_merges_with_the_free_base():
 def test_tsv_without_quotes_and_id_columns(tmp_path):
     text = ("inchikey\tinchi\tname\thmdb_ids\tchebi_ids\n"
             "X\tInChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3\tEthanol \"absolute\tHMDB0000108\tCHEBI:16236;CHEBI:44594\n")
-    (row,) = read_structure_file(write(tmp_path / "pool.tsv", text))
+    (row,) = read_structures(write(tmp_path / "pool.tsv", text))
     assert row.id == "HMDB0000108" and row.other_ids == ["CHEBI:16236", "CHEBI:44594"]
     assert row.name == 'Ethanol "absolute' and row.smiles == "" and row.inchi.startswith("InChI=1S/C2H6O")
 
 
 def test_smiles_lines_and_sdf(tmp_path):
-    text = "# comment\nCCO ethanol Ethyl alcohol\nInChI=1S/CH4/h1H4\n"
-    rows = list(read_structure_file(write(tmp_path / "c.smi", text)))
-    assert [(r.smiles, r.inchi, r.id, r.name, r.line) for r in rows] == [
-        ("CCO", "", "ethanol", "Ethyl alcohol", 2), ("", "InChI=1S/CH4/h1H4", "", "", 3)]
+    text = "# comment\nCCO Ethyl alcohol\nInChI=1S/CH4/h1H4\n"
+    rows = list(read_structures(write(tmp_path / "c.smi", text)))
+    assert [(r.smiles, r.inchi, r.name, r.line) for r in rows] == [
+        ("CCO", "", "Ethyl alcohol", 2), ("", "InChI=1S/CH4/h1H4", "", 3)]
     from rdkit import Chem
 
     mol = Chem.MolFromSmiles("c1ccccc1O")
     mol.SetProp("_Name", "phenol-title")
     mol.SetProp("NAME", "Phenol")
     block = Chem.MolToMolBlock(mol) + "> <NAME>\nPhenol\n\n$$$$\n"
-    (row,) = read_structure_file(write(tmp_path / "c.sdf", block))
+    (row,) = read_structures(write(tmp_path / "c.sdf", block))
     assert (row.smiles, row.id, row.name) == ("Oc1ccccc1", "phenol-title", "Phenol")
 
 

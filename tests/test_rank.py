@@ -17,7 +17,7 @@ from specvae.rank import (
     write_fingerprint,
     write_ranking,
 )
-from specvae.structure_files import StructureRow
+from specvae.chem.inputs import StructureRecord
 
 P = np.array([0.9, 0.2, 0.5])
 
@@ -70,7 +70,7 @@ def test_ties_get_the_average_rank(scores, ranks):
 
 
 def _candidates(smiles_ids):
-    rows = [StructureRow(source="test", row=i, line=i + 2, smiles=s, id=ident, name=f"name{i}")
+    rows = [StructureRecord(source="test", row=i, line=i + 2, smiles=s, id=ident, name=f"name{i}")
             for i, (s, ident) in enumerate(smiles_ids)]
     return merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows]))
 

@@ -1,17 +1,23 @@
-"""Read structures from files: SMILES lists, CSV/TSV tables, SDF and MSP (each optionally gzip-compressed).
+"""Read structure files: the one reader behind ingest's ``--molecules``, ``specvae fingerprint``, candidate lists
+and ``specvae db build``.
 
-:func:`read_structures` yields one :class:`StructureRecord` per input record, valid or not; :func:`parse_record` turns
-a record into ``(mol, Structure)`` or raises :class:`~specvae.chem.molecules.StructureError` with the reason, so that a
-caller can write invalid records to a rejects file instead of stopping.
+:func:`read_structures` yields one :class:`StructureRecord` per input record, valid or not, holding the structure text
+as written (SMILES and/or InChI), its identifiers and name, and its position; :func:`parse_record` turns a record
+into ``(mol, Structure)`` or raises :class:`~specvae.chem.molecules.StructureError` with the reason, so that callers
+write invalid records to a rejects file instead of stopping. A given InChIKey is never read: identity is always
+computed from the structure.
 
-Formats (by suffix, ``.gz`` allowed on all):
+Formats, by suffix (``.gz`` accepted on all):
 
-- ``.smi``, ``.smiles``, ``.txt``: one SMILES per line, optionally followed by whitespace and a name; blank lines and
-  lines starting with ``#`` are skipped, as is a first line that is just ``SMILES``;
-- ``.csv``, ``.tsv``: a header row; the structure column is found by name (``smiles``, ``canonical_smiles``,
-  ``isomeric_smiles``, ``smi``, else ``inchi``; case-insensitive), identifier and name columns likewise;
-- ``.sdf``, ``.sd``, ``.mol``: V2000/V3000 records separated by ``$$$$``; the title line is the name, an ``ID``/``id``
-  data field the identifier;
+- ``.csv``, ``.tsv``, ``.tab``: one header line; columns found by name, case-insensitively and ignoring spaces and
+  underscores (:data:`COLUMNS`): SMILES and/or InChI (per row SMILES first, InChI as fallback), identifiers (several
+  id columns and ``;``-joined lists are kept: the first is ``id``, the rest ``other_ids``) and a name. The CASMI
+  candidate lists and the pools of ``shared/data/structures`` (unquoted TSV) read as they are.
+- ``.smi``, ``.smiles``, ``.inchi``, ``.txt``: one structure per line (SMILES or ``InChI=...``), optionally followed
+  by whitespace and a name (the RDKit/Daylight convention); blank lines, ``#`` comments and a first line that is
+  just ``SMILES`` are skipped.
+- ``.sdf``, ``.sd``, ``.mol``: records read by RDKit and written as SMILES; the id from an ID-like property or the
+  title line, the name from a name-like property. An unreadable record is yielded with its ``error`` set.
 - ``.msp``: MassBank/MoNA-style records; ``SMILES:``/``INCHI:`` keys or ``SMILES=``/``InChI=`` inside ``Comments:``.
 """
 
@@ -22,45 +28,50 @@ import gzip
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from specvae.errors import InputError
 
-SMILES_COLUMNS = ("smiles", "canonical_smiles", "isomeric_smiles", "smi", "smiles_string")
-INCHI_COLUMNS = ("inchi", "std_inchi", "standard_inchi")
-ID_COLUMNS = ("id", "identifier", "compound_id", "accession", "db#", "cid")
-NAME_COLUMNS = ("name", "compoundname", "compound_name", "title")
-FORMATS = {".smi": "smiles", ".smiles": "smiles", ".txt": "smiles", ".csv": "csv", ".tsv": "tsv", ".sdf": "sdf",
-           ".sd": "sdf", ".mol": "sdf", ".msp": "msp"}
+# header aliases (lower case, spaces, underscores and hyphens removed), in order of preference
+COLUMNS = {
+    "smiles": ("smiles", "canonicalsmiles", "isomericsmiles", "smilesiso", "computedsmiles", "smi", "smilesstring"),
+    "inchi": ("inchi", "stdinchi", "inchistring", "standardinchi"),
+    "id": ("id", "identifier", "accession", "compoundid", "cid", "pubchemcid", "hmdbid", "hmdbids", "chebiid",
+           "chebiids", "lipidmapsid", "lipidmapsids", "lmid", "csid", "chemspiderid", "dbid", "db#"),
+    "name": ("name", "compoundname", "commonname", "title", "iupacname"),
+}
+# id columns whose values get a prefix so that numbers from different databases stay distinguishable
+ID_PREFIX = {"cid": "CID:", "pubchemcid": "CID:", "csid": "CSID:", "chemspiderid": "CSID:"}
+SDF_ID_PROPS = ("ID", "DATABASE_ID", "HMDB_ID", "ChEBI ID", "LM_ID", "PUBCHEM_COMPOUND_CID", "Identifier", "IDNUMBER",
+                "CAS")
+SDF_NAME_PROPS = ("NAME", "COMMON_NAME", "GENERIC_NAME", "ChEBI Name", "PUBCHEM_IUPAC_NAME", "CompoundName")
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".smi": "lines", ".smiles": "lines", ".inchi": "lines",
+           ".txt": "lines", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf", ".msp": "msp"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class StructureRecord:
-    """One input record: its position, optional identifier and name, and the structure text it holds."""
+    """One input structure as written: ``row`` is the 0-based record index, ``line`` the 1-based line (0 if none)."""
 
-    row: int  # 0-based record number in the file
-    line: int  # 1-based line where the record starts
-    id: str | None = None
-    name: str | None = None
-    smiles: str | None = None
-    inchi: str | None = None
-    molblock: str | None = None
+    source: str
+    row: int
+    line: int
+    smiles: str = ""
+    inchi: str = ""
+    id: str = ""
+    name: str = ""
+    other_ids: list[str] = field(default_factory=list)
+    error: str = ""  # set when the record itself could not be read (e.g. an unreadable SDF molblock)
 
     @property
     def text(self) -> str:
-        """The structure as written in the input (for reject reports)."""
-        if self.smiles:
-            return self.smiles
-        if self.inchi:
-            return self.inchi
-        if self.molblock:
-            return (self.name or "") + " (molblock)"
-        return ""
+        """The structure as given (SMILES, else InChI), for reject reports."""
+        return self.smiles or self.inchi or (f"({self.error})" if self.error else "")
 
 
 def input_format(path: str | Path) -> str:
-    """``"smiles" | "csv" | "tsv" | "sdf" | "msp"`` from the file name (``.gz`` ignored)."""
+    """``"csv" | "tsv" | "lines" | "sdf" | "msp"`` from the file name (``.gz`` ignored)."""
     suffixes = [s.lower() for s in Path(path).suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -70,103 +81,116 @@ def input_format(path: str | Path) -> str:
 
 
 def _open_text(path: Path):
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file", str(path))
-    if path.suffix.lower() == ".gz":
+    if path.name.lower().endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
     return open(path, encoding="utf-8", errors="replace", newline="")
 
 
 def read_structures(path: str | Path) -> Iterator[StructureRecord]:
-    """Every record of a structure file, in order (see the module docstring for formats)."""
+    """Yield every record of a structure file, in order (see the module docstring for the formats).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    InputError
+        When the format is unknown, a table is empty or has no SMILES or InChI column.
+    """
     path = Path(path)
     fmt = input_format(path)
-    reader = {"smiles": _read_smiles, "csv": _read_table, "tsv": _read_table, "sdf": _read_sdf, "msp": _read_msp}[fmt]
+    if not path.is_file():
+        raise FileNotFoundError(2, "no such structure file", str(path))
+    if fmt == "sdf":
+        yield from _read_sdf(path)
+        return
     with _open_text(path) as handle:
         if fmt in ("csv", "tsv"):
-            yield from reader(handle, "\t" if fmt == "tsv" else ",", path)
+            yield from _read_table(handle, path, "\t" if fmt == "tsv" else ",")
+        elif fmt == "lines":
+            yield from _read_lines(handle, path)
         else:
-            yield from reader(handle)
+            yield from _read_msp(handle, path)
 
 
-def _read_smiles(handle) -> Iterator[StructureRecord]:
+def _normalise(header: str) -> str:
+    return header.strip().strip('"').lower().replace(" ", "").replace("_", "").replace("-", "")
+
+
+def find_columns(header: list[str]) -> dict[str, list[int]]:
+    """Positions of the structure, id and name columns in ``header`` (each a list, most preferred first)."""
+    names = [_normalise(h) for h in header]
+    return {role: [names.index(a) for a in aliases if a in names] for role, aliases in COLUMNS.items()}
+
+
+def _read_table(handle, path: Path, sep: str) -> Iterator[StructureRecord]:
+    first = handle.readline()
+    if not first.strip():
+        raise InputError(f"{path} is empty; give a table with a header line and a SMILES or InChI column")
+    header = next(csv.reader([first], delimiter=sep))
+    cols = find_columns(header)
+    if not cols["smiles"] and not cols["inchi"]:
+        raise InputError(f"{path} has no SMILES or InChI column (columns: {', '.join(h.strip() for h in header)}); "
+                         "name one 'SMILES' or 'InChI'")
+    csv.field_size_limit(1 << 30)  # InChIs of large natural products and spectra columns exceed the 128 kB default
+    # tab-separated pools are written without quoting; commas need csv quoting rules
+    reader = csv.reader(handle, delimiter=sep, quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL)
+    id_keys = [_normalise(header[i]) for i in cols["id"]]
+    width = len(header)
+    for row, values in enumerate(reader):
+        if not any(v.strip() for v in values):
+            continue
+        values = [v.strip() for v in values] + [""] * (width - len(values))
+        ids = [ID_PREFIX.get(key, "") + v.strip() for i, key in zip(cols["id"], id_keys)
+               for v in values[i].split(";") if v.strip()]
+        yield StructureRecord(source=str(path), row=row, line=reader.line_num + 1,
+                              smiles=next((values[i] for i in cols["smiles"] if values[i]), ""),
+                              inchi=next((values[i] for i in cols["inchi"] if values[i]), ""),
+                              id=ids[0] if ids else "", other_ids=ids[1:],
+                              name=next((values[i] for i in cols["name"] if values[i]), ""))
+
+
+def _read_lines(handle, path: Path) -> Iterator[StructureRecord]:
     row = 0
     for number, line in enumerate(handle, start=1):
         text = line.strip()
-        if not text or text.startswith("#") or (row == 0 and number == 1 and text.lower() == "smiles"):
+        if not text or text.startswith("#") or (row == 0 and text.lower() == "smiles"):
             continue
         parts = text.split(None, 1)
-        yield StructureRecord(row=row, line=number, name=parts[1].strip() if len(parts) > 1 else None,
-                              smiles=parts[0])
+        is_inchi = parts[0].startswith("InChI=")
+        yield StructureRecord(source=str(path), row=row, line=number, smiles="" if is_inchi else parts[0],
+                              inchi=parts[0] if is_inchi else "", name=parts[1].strip() if len(parts) > 1 else "")
         row += 1
 
 
-def _pick(header: list[str], names: tuple[str, ...]) -> int | None:
-    lowered = [h.strip().lower() for h in header]
-    for name in names:
-        if name in lowered:
-            return lowered.index(name)
-    return None
+def _read_sdf(path: Path) -> Iterator[StructureRecord]:
+    from rdkit import Chem, RDLogger
 
-
-def _read_table(handle, delimiter: str, path: Path) -> Iterator[StructureRecord]:
-    csv.field_size_limit(2**31 - 1)  # tables with spectra in a column exceed the default limit
-    rows = csv.reader(handle, delimiter=delimiter)
-    header = next(rows, None)
-    if header is None:
-        return
-    smiles_col, inchi_col = _pick(header, SMILES_COLUMNS), _pick(header, INCHI_COLUMNS)
-    if smiles_col is None and inchi_col is None:
-        raise InputError(f"{path}: no SMILES or InChI column (looked for {', '.join(SMILES_COLUMNS + INCHI_COLUMNS)};"
-                         f" found {', '.join(header)})")
-    id_col, name_col = _pick(header, ID_COLUMNS), _pick(header, NAME_COLUMNS)
-
-    def cell(values, col):
-        return values[col].strip() or None if col is not None and col < len(values) else None
-
-    for row, values in enumerate(rows):
-        yield StructureRecord(row=row, line=rows.line_num, id=cell(values, id_col), name=cell(values, name_col),
-                              smiles=cell(values, smiles_col), inchi=cell(values, inchi_col))
-
-
-def _read_sdf(handle) -> Iterator[StructureRecord]:
-    block: list[str] = []
-    start = 1
-    row = 0
-    for number, line in enumerate(handle, start=1):
-        if line.strip() == "$$$$":
-            yield _sdf_record(block, row, start)
-            row += 1
-            block = []
-            start = number + 1
-        else:
-            block.append(line)
-    if any(line.strip() for line in block):
-        yield _sdf_record(block, row, start)
-
-
-def _sdf_record(lines: list[str], row: int, start: int) -> StructureRecord:
-    text = "".join(lines)
-    molblock, _, data = text.partition("M  END")
-    identifier = None
-    match = re.search(r">\s*<(ID|id|Id|IDNUMBER|CAS)>[^\n]*\n([^\n]*)", data)
-    if match:
-        identifier = match.group(2).strip() or None
-    name = lines[0].strip() if lines else None
-    return StructureRecord(row=row, line=start, id=identifier, name=name or None, molblock=molblock + "M  END\n")
+    RDLogger.DisableLog("rdApp.*")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for row, mol in enumerate(Chem.ForwardSDMolSupplier(handle, sanitize=True, removeHs=True)):
+            if mol is None or mol.GetNumAtoms() == 0:
+                yield StructureRecord(source=str(path), row=row, line=0, error="invalid SDF record (RDKit cannot read the molblock)")
+                continue
+            props = mol.GetPropsAsDict()
+            ident = next((str(props[p]).strip() for p in SDF_ID_PROPS if str(props.get(p, "")).strip()), "")
+            title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
+            name = next((str(props[p]).strip() for p in SDF_NAME_PROPS if str(props.get(p, "")).strip()), "")
+            yield StructureRecord(source=str(path), row=row, line=0, smiles=Chem.MolToSmiles(mol), id=ident or title,
+                                  name=name or (title if ident else ""))
 
 
 _MSP_COMMENT = re.compile(r'"(SMILES|InChI|computed SMILES)=([^"]+)"', re.IGNORECASE)
 
 
-def _read_msp(handle) -> Iterator[StructureRecord]:
+def _read_msp(handle, path: Path) -> Iterator[StructureRecord]:
     fields: dict[str, str] = {}
     start, row = 1, 0
     for number, line in enumerate(handle, start=1):
         text = line.strip()
         if not text:
             if fields:
-                yield _msp_record(fields, row, start)
+                yield _msp_record(fields, path, row, start)
                 row += 1
                 fields = {}
             start = number + 1
@@ -175,30 +199,24 @@ def _read_msp(handle) -> Iterator[StructureRecord]:
         if sep and not key[:1].isdigit():
             fields.setdefault(key.strip().lower(), value.strip())
     if fields:
-        yield _msp_record(fields, row, start)
+        yield _msp_record(fields, path, row, start)
 
 
-def _msp_record(fields: dict[str, str], row: int, start: int) -> StructureRecord:
-    smiles, inchi = fields.get("smiles"), fields.get("inchi")
+def _msp_record(fields: dict[str, str], path: Path, row: int, start: int) -> StructureRecord:
+    smiles, inchi = fields.get("smiles", ""), fields.get("inchi", "")
     for kind, value in _MSP_COMMENT.findall(fields.get("comments", "")):
         if kind.lower().endswith("smiles") and not smiles:
             smiles = value
         elif kind.lower() == "inchi" and not inchi:
             inchi = value if value.startswith("InChI=") else "InChI=" + value
-    return StructureRecord(row=row, line=start, id=fields.get("db#") or fields.get("id"), name=fields.get("name"),
-                           smiles=smiles or None, inchi=inchi or None)
+    return StructureRecord(source=str(path), row=row, line=start, id=fields.get("db#") or fields.get("id", ""),
+                           name=fields.get("name", ""), smiles=smiles, inchi=inchi)
 
 
 def parse_record(record: StructureRecord):
     """``(mol, Structure)`` of a record, or :class:`~specvae.chem.molecules.StructureError` with the reason."""
-    from specvae.chem.molecules import StructureError, _quiet_rdkit, describe, parse_structure
+    from specvae.chem.molecules import StructureError, parse_structure
 
-    if record.molblock is not None:
-        from rdkit import Chem
-
-        _quiet_rdkit()
-        mol = Chem.MolFromMolBlock(record.molblock, sanitize=True, removeHs=True)
-        if mol is None or mol.GetNumAtoms() == 0:
-            raise StructureError("invalid SDF record (RDKit cannot read the molblock)")
-        return mol, describe(mol)
+    if record.error:
+        raise StructureError(record.error)
     return parse_structure(smiles=record.smiles, inchi=record.inchi)

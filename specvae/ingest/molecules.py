@@ -2,8 +2,7 @@
 
 Any structure file :func:`specvae.chem.inputs.read_structures` reads is accepted (optionally gzip-compressed): SMILES
 lists (``.smi``/``.txt``), CSV/TSV with a SMILES or InChI column (e.g. ``svae_spectra_examples/unsupervised.csv``, the
-InChI-only structure pool ``combined_unique_inchikey.tsv.gz``), SDF and MSP. SDF molblocks are turned into SMILES
-here, so that ingest parses every structure text the same way.
+InChI-only structure pool ``combined_unique_inchikey.tsv.gz``), SDF and MSP.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class MoleculeRow:
-    """One structure-only input row: position (0-based row, 1-based line) and its text."""
+    """One structure-only input row: its file, position (0-based row, 1-based line) and text."""
 
     source: str
     record: int
@@ -25,19 +24,8 @@ class MoleculeRow:
 
 
 def read_molecules(path) -> list[MoleculeRow]:
-    """Rows of a structure file (see the module docstring); unreadable SDF records get no text (rejected later)."""
-    import os
+    """Rows of a structure file (see the module docstring); an unreadable record gets no text (rejected later)."""
+    from specvae.chem.inputs import read_structures
 
-    from specvae.chem.inputs import parse_record, read_structures
-    from specvae.chem.molecules import StructureError
-
-    rows = []
-    for rec in read_structures(path):
-        smiles = rec.smiles
-        if rec.molblock is not None:
-            try:
-                smiles = parse_record(rec)[1].smiles
-            except StructureError:
-                smiles = None
-        rows.append(MoleculeRow(os.fspath(path), rec.row, rec.line, rec.id, rec.name, smiles, rec.inchi))
-    return rows
+    return [MoleculeRow(r.source, r.row, r.line, r.id or None, r.name or None, r.smiles or None, r.inchi or None)
+            for r in read_structures(path)]

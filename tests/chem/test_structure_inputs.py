@@ -35,7 +35,7 @@ $$$$
 """
 
 
-@pytest.mark.parametrize("name, fmt", [("a.smi", "smiles"), ("a.txt.gz", "smiles"), ("b.CSV", "csv"),
+@pytest.mark.parametrize("name, fmt", [("a.smi", "lines"), ("a.txt.gz", "lines"), ("b.CSV", "csv"),
                                        ("c.tsv.gz", "tsv"), ("d.sdf", "sdf"), ("e.msp.gz", "msp")])
 def test_format_from_suffix(name, fmt):
     assert input_format(name) == fmt
@@ -51,7 +51,7 @@ def test_smiles_file_with_names_comments_header_and_a_bad_line(tmp_path):
     path.write_text("SMILES\n# comment\nCCO ethanol\n\nnot_a_smiles\nc1ccccc1\tbenzene ring\n")
     records = list(read_structures(path))
     assert [r.smiles for r in records] == ["CCO", "not_a_smiles", "c1ccccc1"]
-    assert [r.name for r in records] == ["ethanol", None, "benzene ring"]
+    assert [r.name for r in records] == ["ethanol", "", "benzene ring"]
     assert [r.line for r in records] == [3, 5, 6]
     assert parse_record(records[0])[1].inchikey == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
     with pytest.raises(StructureError, match="invalid SMILES"):
@@ -63,7 +63,7 @@ def test_gzipped_csv_finds_structure_id_and_name_columns(tmp_path):
     with gzip.open(path, "wt") as handle:
         handle.write("Identifier,CompoundName,SMILES\n1,ethanol,CCO\n2,nothing,\n")
     records = list(read_structures(path))
-    assert [(r.id, r.name, r.smiles) for r in records] == [("1", "ethanol", "CCO"), ("2", "nothing", None)]
+    assert [(r.id, r.name, r.smiles) for r in records] == [("1", "ethanol", "CCO"), ("2", "nothing", "")]
     with pytest.raises(StructureError, match="no structure"):
         parse_record(records[1])
 
@@ -102,10 +102,13 @@ def test_msp_keys_and_mona_comments(tmp_path):
     assert second.smiles == "c1ccccc1" and second.inchi.startswith("InChI=1S/C6H6")
 
 
-def test_empty_file_has_no_records(tmp_path):
-    for name in ("empty.smi", "empty.csv", "empty.sdf"):
+def test_empty_files(tmp_path):
+    for name in ("empty.smi", "empty.sdf"):
         (tmp_path / name).write_text("")
         assert list(read_structures(tmp_path / name)) == []
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="is empty"):
+        list(read_structures(tmp_path / "empty.csv"))
 
 
 def test_missing_file(tmp_path):

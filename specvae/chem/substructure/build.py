@@ -40,7 +40,7 @@ def reference_structures(paths: Sequence[str | Path], sample: int | None = None,
                          progress: bool = False) -> tuple[list[str], dict]:
     """Canonical SMILES of the distinct structures (InChIKey first block) in ``paths``, and counts.
 
-    Records are first deduplicated by their text (SMILES, InChI or molblock); with ``sample``, that many distinct
+    Records are first deduplicated by their text (SMILES or InChI); with ``sample``, that many distinct
     texts are drawn at random (``seed``) before parsing. Parsing (and InChIKey computation) runs in ``workers``
     processes.
     """
@@ -56,7 +56,7 @@ def reference_structures(paths: Sequence[str | Path], sample: int | None = None,
         read = new = 0
         for record in track(read_structures(path), f"reading {Path(path).name}", enabled=progress):
             read += 1
-            key = record.smiles or record.inchi or record.molblock or ""
+            key = record.smiles or record.inchi
             if key not in texts:
                 texts[key] = record
                 new += 1
