@@ -224,13 +224,10 @@ def write_rejects(rejects: Iterable[Reject], path: str | Path, context: str | No
 
 
 def open_cache(path: str | Path | None = None):
-    """The persistent fingerprint cache at ``path`` (default location when ``None``), or ``None`` if unavailable."""
-    try:
-        from specvae.chem.cache import FingerprintCache
-    except ImportError:
-        log.debug("no fingerprint cache in this version of specvae; fingerprints are computed every time")
-        return None
-    return FingerprintCache(path) if path is not None else FingerprintCache()
+    """The persistent fingerprint cache at ``path`` (the default location when ``None``)."""
+    from specvae.chem.cache import FingerprintCache
+
+    return FingerprintCache(path)
 
 
 def fingerprinter_for(spec):

@@ -1,4 +1,4 @@
-"""Options shared by ``specvae rank`` and ``specvae evaluate`` (typer + stdlib only)."""
+"""Options shared by several commands (typer + stdlib only)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ADDUCTS = typer.Option([], "--adduct", help="Adduct(s) for --db queries, e.g. '[
                                             "spectrum's own, else [M+H]+ / [M-H]- by ion mode.")
 WORKERS = typer.Option(1, "--workers", "-j", help="Processes for parsing candidates and computing fingerprints.")
 CACHE = typer.Option(None, "--cache", help="Fingerprint cache file (default: specvae's cache location).")
-NO_CACHE = typer.Option(False, "--no-cache", help="Compute candidate fingerprints without the persistent cache.")
+NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the persistent fingerprint cache.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
 
 
@@ -30,7 +30,7 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
 
 
 def cache_from(path: Path | None, disabled: bool):
-    """The fingerprint cache the options ask for (``None`` when disabled or not available)."""
+    """The fingerprint cache the options ask for (``None`` when disabled)."""
     from specvae.candidates import open_cache
 
     return None if disabled else open_cache(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from specvae.cli import _options as opt
 from specvae.cli._app import command, show_progress
 
 
@@ -39,7 +40,8 @@ def ingest(
     min_peaks: int = typer.Option(1, "--min-peaks", help="Minimum peaks on the grid (0: off)."),
     mz_min: float = typer.Option(None, "--mz-min", help="Drop peaks below this m/z (default: off)."),
     mz_max: float = typer.Option(None, "--mz-max", help="Drop peaks above this m/z (default: off)."),
-    cache: Path = typer.Option(None, "--cache", help="Fingerprint cache file (by InChIKey), reused across runs."),
+    cache: Path = opt.CACHE,
+    no_cache: bool = opt.NO_CACHE,
     workers: int = typer.Option(1, "--workers", "-j", help="Processes to use."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DIR if it holds a dataset."),
 ):
@@ -56,7 +58,8 @@ def ingest(
                         mz_max=mz_max)
     report = run_ingest(inputs, out, molecules=molecules, exclude_inchikeys=exclude_inchikeys,
                         fingerprint=fingerprint, fractions=_fractions(fractions), seed=seed, cleaning=cleaning,
-                        workers=workers, overwrite=overwrite, progress=show_progress(), cache=cache)
+                        workers=workers, overwrite=overwrite, progress=show_progress(),
+                        cache=opt.cache_from(cache, no_cache))
     _summary(report, out)
 
 
