@@ -1,20 +1,10 @@
-"""Candidate structures: canonical form, duplicate merging, rejects and fingerprints.
+"""Candidate structures: canonical form with formula and mass, duplicate merging, rejects and fingerprints.
 
-Every candidate (from a candidate file or a structure database input) is parsed with
-:func:`specvae.chem.molecules.mol_from_text` and then *standardised* the same way:
-
-1. **Multi-component structures** (salts, hydrates, mixtures: SMILES with ``.``) keep their largest organic fragment
-   (RDKit ``LargestFragmentChooser(preferOrganic=True)``): the mass spectrometer sees the organic ion, and
-   ``X.HCl`` must match ``X``. A fragment-free inorganic mixture keeps its largest fragment.
-2. **Charged structures** with a net charge are neutralised where a proton can be added or removed (RDKit
-   ``Uncharger``: carboxylates, ammonium salts). Permanently charged molecules (quaternary ammonium) stay charged and
-   are matched as ``[M]+`` (see :mod:`specvae.adducts`). Neutral single-component structures are left as they are.
-
-Identity is the first InChIKey block computed by RDKit from the standardised molecule (a given InChIKey is never
-trusted). Fingerprints are computed from the canonical SMILES, so it must parse back: where RDKit's aromatic SMILES of
-an InChI-derived structure does not, the Kekulé SMILES is used instead, and if that fails too the structure is
-rejected. Candidates with the same first block are merged: the first keeps its id and name, the others' ids are listed
-in ``merged_ids``.
+Every candidate (from a candidate file or a structure database input) is parsed and standardised by
+:func:`specvae.chem.molecules.parse_structure`, exactly like the structures a model was trained on (largest organic
+fragment, neutralised where possible, canonical SMILES readable by RDKit, InChIKey computed by RDKit). Permanently
+charged molecules stay charged and are matched as ``[M]+`` (see :mod:`specvae.adducts`). Candidates with the same
+first InChIKey block are merged: the first keeps its id and name, the others' ids are listed in ``merged_ids``.
 """
 
 from __future__ import annotations
@@ -89,40 +79,18 @@ class Candidates:
         return [s.inchikey14 for s in self.structures]
 
 
-def standardize(mol):
-    """Apply the standardisation of the module docstring; returns ``(mol, note)``."""
-    from rdkit import Chem
-    from rdkit.Chem.MolStandardize import rdMolStandardize
-
-    notes = []
-    n_fragments = len(Chem.GetMolFrags(mol))
-    if n_fragments > 1:
-        mol = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
-        notes.append(f"largest of {n_fragments} fragments")
-    if Chem.GetFormalCharge(mol) != 0:
-        neutral = rdMolStandardize.Uncharger().uncharge(mol)
-        if Chem.GetFormalCharge(neutral) != Chem.GetFormalCharge(mol):
-            mol = neutral
-            notes.append("neutralised")
-    return mol, "; ".join(notes)
-
-
 def canonicalize(smiles: str | None = None, inchi: str | None = None) -> Canonical:
     """Parse, standardise and describe one structure (raises :class:`StructureError` with the reason)."""
     from rdkit import Chem
     from rdkit.Chem import Descriptors, rdMolDescriptors
 
-    from specvae.chem.molecules import describe, mol_from_text
+    from specvae.chem.molecules import describe, mol_from_text, standardize
 
     mol, note = standardize(mol_from_text(smiles, inchi))
     described = describe(mol)
-    smiles = described.smiles
-    if Chem.MolFromSmiles(smiles) is None:  # fingerprints are computed from the canonical SMILES
-        smiles = Chem.MolToSmiles(mol, kekuleSmiles=True)  # e.g. InChI-derived rings RDKit aromatises but cannot read
-        if Chem.MolFromSmiles(smiles) is None:
-            raise StructureError(f"RDKit cannot read back its own canonical SMILES {described.smiles!r}")
+    if described.smiles != Chem.MolToSmiles(mol):
         note = "; ".join(n for n in (note, "Kekulé SMILES") if n)
-    return Canonical(smiles=smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
+    return Canonical(smiles=described.smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
                      mass=float(Descriptors.ExactMolWt(mol)), charge=int(Chem.GetFormalCharge(mol)), note=note)
 
 

@@ -1,10 +1,20 @@
 """Structures from SMILES or InChI: one canonical form for every stage.
 
-Every structure that enters specvae (a spectrum's annotation, a candidate, a database entry) goes through
-:func:`parse_structure`, so identity is decided the same way everywhere: the first InChIKey block (connectivity,
-stereo and isotopes ignored) for splits, exclusion lists and evaluation; the RDKit canonical isomeric SMILES for
-display. Published benchmarks leaked answers through differently written SMILES of the same molecule; comparing
-InChIKey blocks computed here avoids that.
+Every structure that enters specvae (a spectrum's annotation, a structure-only molecule, a candidate, a database
+entry) goes through :func:`parse_structure`, so identity and fingerprint input are decided the same way everywhere:
+
+1. parse the SMILES (or, failing that, the InChI) with RDKit;
+2. *standardise* (:func:`standardize`): a multi-component structure (salt, hydrate: SMILES with ``.``) keeps its
+   largest organic fragment, since the spectrometer sees the organic ion and ``X.HCl`` must match ``X``; a net charge
+   is neutralised where a proton can be added or removed (RDKit ``Uncharger``), while permanently charged molecules
+   (quaternary ammonium) stay charged;
+3. describe (:func:`describe`): the RDKit canonical isomeric SMILES (the Kekulé form where RDKit cannot read back its
+   own aromatic SMILES, as for some InChI-derived rings; fingerprints are computed from this SMILES) and the standard
+   InChIKey computed from the molecule; a given InChIKey is never trusted.
+
+Identity is the first InChIKey block (connectivity; stereo and isotopes ignored) for splits, exclusion lists and
+evaluation. Published benchmarks leaked answers through differently written SMILES of the same molecule; comparing
+blocks computed here avoids that.
 """
 
 from __future__ import annotations
@@ -71,20 +81,51 @@ def mol_from_text(smiles: str | None = None, inchi: str | None = None):
     raise StructureError("no structure (neither SMILES nor InChI given)")
 
 
+def standardize(mol):
+    """Largest organic fragment, neutralised where possible (module docstring); returns ``(mol, note)``.
+
+    ``note`` says what changed (``"largest of 2 fragments"``, ``"neutralised"``), empty when nothing did.
+    """
+    from rdkit import Chem
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    _quiet_rdkit()
+    notes = []
+    n_fragments = len(Chem.GetMolFrags(mol))
+    if n_fragments > 1:
+        mol = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
+        notes.append(f"largest of {n_fragments} fragments")
+    if Chem.GetFormalCharge(mol) != 0:
+        neutral = rdMolStandardize.Uncharger().uncharge(mol)
+        if Chem.GetFormalCharge(neutral) != Chem.GetFormalCharge(mol):
+            mol = neutral
+            notes.append("neutralised")
+    return mol, "; ".join(notes)
+
+
 def describe(mol) -> Structure:
-    """Canonical SMILES and InChIKey of an RDKit molecule (raises :class:`StructureError` if no InChIKey exists)."""
+    """Canonical SMILES (readable back by RDKit) and InChIKey of a molecule; :class:`StructureError` if impossible."""
     from rdkit import Chem
 
     _quiet_rdkit()
     key = Chem.MolToInchiKey(mol)
     if not key:
         raise StructureError("RDKit cannot compute an InChIKey for this molecule")
-    return Structure(smiles=Chem.MolToSmiles(mol), inchikey=key)
+    smiles = Chem.MolToSmiles(mol)
+    if Chem.MolFromSmiles(smiles) is None:  # e.g. InChI-derived rings RDKit aromatises but cannot read back
+        kekule = Chem.MolToSmiles(mol, kekuleSmiles=True)
+        if Chem.MolFromSmiles(kekule) is None:
+            raise StructureError(f"RDKit cannot read back its own canonical SMILES {smiles!r}")
+        smiles = kekule
+    return Structure(smiles=smiles, inchikey=key)
 
 
 def parse_structure(smiles: str | None = None, inchi: str | None = None):
-    """Parse a structure; returns ``(mol, Structure)`` or raises :class:`StructureError` with the reason."""
-    mol = mol_from_text(smiles, inchi)
+    """Parse and standardise a structure; returns ``(mol, Structure)`` or raises :class:`StructureError`.
+
+    ``mol`` is the standardised RDKit molecule the ``Structure`` describes.
+    """
+    mol, _ = standardize(mol_from_text(smiles, inchi))
     return mol, describe(mol)
 
 
