@@ -106,12 +106,41 @@ def _canonicalize_chunk(texts: Sequence[tuple[str, str]]) -> list[Canonical | st
     return out
 
 
+def canonical_version() -> str:
+    """Key of the standardisation in the cache: results may change with the RDKit version."""
+    from rdkit import __version__ as rdkit_version
+
+    return f"specvae-standardize-1/rdkit-{rdkit_version}"
+
+
 def canonicalize_many(texts: Sequence[tuple[str, str]], workers: int = 1, progress: bool = False,
-                      chunk_size: int = 2000) -> list[Canonical | str]:
+                      chunk_size: int = 2000, cache=None) -> list[Canonical | str]:
     """:func:`canonicalize` for many ``(smiles, inchi)`` pairs; a failure is returned as its reason (a ``str``).
 
     ``workers`` processes share the work in chunks of ``chunk_size`` (default 2000) when there is more than one chunk.
+    With a ``cache`` (:class:`specvae.chem.cache.FingerprintCache`), results of earlier runs are reused and new ones
+    stored: failures too, so a second pass over the same lists parses nothing.
     """
+    if cache is None or not texts:
+        return _canonicalize_all(texts, workers, progress, chunk_size)
+    import json
+
+    version = canonical_version()
+    keys = [f"{smiles or ''}\t{inchi or ''}" for smiles, inchi in texts]
+    stored = cache.get_canonical(version, keys)
+    todo = list(dict.fromkeys(k for k in keys if k not in stored))
+    done = _canonicalize_all([tuple(k.split("\t", 1)) for k in todo], workers, progress, chunk_size)
+    new = {k: json.dumps(v if isinstance(v, str) else list(v)) for k, v in zip(todo, done)}
+    cache.put_canonical(version, new.items())
+    stored.update(new)
+    out: list[Canonical | str] = []
+    for k in keys:
+        value = json.loads(stored[k])
+        out.append(value if isinstance(value, str) else Canonical(*value))
+    return out
+
+
+def _canonicalize_all(texts, workers, progress, chunk_size) -> list[Canonical | str]:
     from specvae.progress import counter
 
     chunks = [texts[i:i + chunk_size] for i in range(0, len(texts), chunk_size)]
@@ -157,7 +186,7 @@ def merge_rows(rows: Iterable[StructureRecord], canonical: Sequence[Canonical | 
     return out
 
 
-def load_candidates(path: str | Path, workers: int = 1, progress: bool = False) -> Candidates:
+def load_candidates(path: str | Path, workers: int = 1, progress: bool = False, cache=None) -> Candidates:
     """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.chem.inputs`).
 
     Raises
@@ -169,7 +198,7 @@ def load_candidates(path: str | Path, workers: int = 1, progress: bool = False) 
     if not rows:
         raise InputError(f"{path} holds no candidate rows; give at least one SMILES or InChI")
     candidates = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,
-                                                    progress=progress))
+                                                    progress=progress, cache=cache))
     if candidates.rejects:
         log.warning("%s: %d of %d candidate rows rejected (first: row %d, %s)", path, len(candidates.rejects),
                     candidates.n_read, candidates.rejects[0].row, candidates.rejects[0].reason)

@@ -104,7 +104,7 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
     if not rows:
         raise InputError(f"no structures in {', '.join(map(str, inputs))}")
     merged = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,
-                                                progress=progress))
+                                                progress=progress, cache=cache))
     packed = candidate_fingerprints(merged.structures, spec, cache=cache, workers=workers, progress=progress)
     record = _build_record(inputs, rows, merged, spec, licence)
     record["specvae_version"] = __version__

@@ -155,7 +155,7 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
     return summary
 
 
-def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool):
+def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool, cache=None):
     """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
     from specvae.candidates import canonicalize_many, merge_rows
     from specvae.chem.inputs import read_structures
@@ -171,7 +171,7 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
         except InputError as exc:
             missing[name] = str(exc)
     flat = [r for name in rows for r in rows[name]]
-    canon = canonicalize_many([(r.smiles, r.inchi) for r in flat], workers=workers, progress=progress)
+    canon = canonicalize_many([(r.smiles, r.inchi) for r in flat], workers=workers, progress=progress, cache=cache)
     out, start = dict(missing), 0
     for name, these in rows.items():
         out[name] = merge_rows(these, canon[start:start + len(these)])
@@ -202,7 +202,7 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
     seconds["spectra_and_prediction"] = round(time.perf_counter() - clock, 2)
     clock = time.perf_counter()
     if candidates is not None:
-        lists = _load_candidate_lists(list(probs), Path(candidates), workers, progress)
+        lists = _load_candidate_lists(list(probs), Path(candidates), workers, progress, cache)
         unique = {s.inchikey: s for c in lists.values() if not isinstance(c, str) for s in c.structures}
         seconds["candidate_parsing"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()

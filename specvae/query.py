@@ -189,7 +189,7 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
     probs = predict(predictor, queries, mode=mode, n_samples=n_samples, seed=seed)
     fixed = store = None
     if candidates is not None:
-        fixed = load_candidates(candidates, workers=workers, progress=progress)
+        fixed = load_candidates(candidates, workers=workers, progress=progress, cache=cache)
         fixed_packed = candidate_fingerprints(fixed.structures, predictor.spec, cache=cache, workers=workers,
                                               progress=progress)
     else:

@@ -110,3 +110,18 @@ def test_fingerprints_in_chunks_equal_one_pass():
     packed = candidate_fingerprints(structures + structures[:2], spec)
     assert packed.shape == (7, 256) and (packed[5:] == packed[:2]).all()
     assert np.array_equal(candidate_fingerprints(structures, spec, chunk_size=2), packed[:5])
+
+
+def test_canonical_forms_are_cached_failures_included(tmp_path, monkeypatch):
+    from specvae.candidates import canonicalize_many
+    from specvae.chem.cache import FingerprintCache
+
+    cache = FingerprintCache(tmp_path / "cache.sqlite")
+    texts = [("CCO", ""), ("C1CC(", ""), ("", "InChI=1S/CH4/h1H4")]
+    first = canonicalize_many(texts, cache=cache)
+    import specvae.candidates as candidates
+
+    monkeypatch.setattr(candidates, "canonicalize", lambda *a, **k: pytest.fail("parsed again despite the cache"))
+    second = canonicalize_many(texts, cache=cache)
+    assert second == first
+    assert second[0].inchikey == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N" and isinstance(second[1], str)

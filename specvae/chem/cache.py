@@ -1,5 +1,8 @@
 """A persistent fingerprint cache keyed by InChIKey, shared by ingest, ranking and evaluation.
 
+The same file also remembers the canonical form of candidate structure texts (:meth:`FingerprintCache.get_canonical`),
+so that a second evaluation over the same candidate lists parses nothing either.
+
 One SQLite file holds packed bits keyed by (fingerprint name, version, width, full InChIKey), so a structure is
 computed once per fingerprint spec however many commands meet it. Several processes may read and write the same file
 at once: the database runs in write-ahead-log mode (readers never block the writer), waits up to ``timeout`` seconds for
@@ -31,6 +34,12 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     inchikey TEXT NOT NULL,
     bits BLOB NOT NULL,
     PRIMARY KEY (name, version, n_bits, inchikey)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS canonical (
+    version TEXT NOT NULL,
+    text TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (version, text)
 ) WITHOUT ROWID
 """
 
@@ -69,7 +78,7 @@ class FingerprintCache:
             connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(_SCHEMA)
+            connection.executescript(_SCHEMA)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
 
@@ -119,6 +128,32 @@ class FingerprintCache:
             connection.execute("ROLLBACK")
             raise
         return written
+
+    def get_canonical(self, version: str, texts: Sequence[str]) -> dict[str, str]:
+        """Stored canonical forms (JSON text) of structure ``texts`` under the standardisation ``version``."""
+        found: dict[str, str] = {}
+        keys = list(dict.fromkeys(texts))
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start:start + _CHUNK]
+            rows = self.connection.execute(
+                f"SELECT text, value FROM canonical WHERE version = ? AND text IN ({','.join('?' * len(chunk))})",
+                (version, *chunk))
+            found.update(rows)
+        return found
+
+    def put_canonical(self, version: str, items: Iterable[tuple[str, str]]) -> None:
+        """Store ``(text, JSON value)`` pairs under ``version`` in one transaction."""
+        rows = [(version, text, value) for text, value in items]
+        if not rows:
+            return
+        connection = self.connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany("INSERT OR IGNORE INTO canonical VALUES (?, ?, ?)", rows)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
 
     def count(self, spec=None) -> int:
         """Rows in the cache (for ``spec`` only when given)."""
