@@ -11,7 +11,6 @@ spectrum-only rows and fingerprint-only rows, with ``supervision`` deciding whic
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from torch import Tensor
 from specvae import schema
 from specvae.chem.fingerprints import FingerprintSpec
 from specvae.errors import InputError
+from specvae.manifests import sha256
 
 log = logging.getLogger("specvae.datasets")
 
@@ -87,7 +87,7 @@ class SpectraDataset:
         return cls(path=file, ids=strings(schema.ID), kinds=strings(schema.KIND), splits=strings(schema.SPLIT),
                    inchikey14=strings(schema.INCHIKEY14), ion_modes=strings(schema.ION_MODE), indptr=indptr,
                    bins=flat_bins, values=flat_values, fingerprints=fps, has_spectrum=has_spectrum,
-                   has_fingerprint=has_fp, spec=spec, sha256=file_sha256(file))
+                   has_fingerprint=has_fp, spec=spec, sha256=sha256(file))
 
     def rows(self, split: str, kind: str) -> np.ndarray:
         """Row indices of one split and kind."""
@@ -103,14 +103,6 @@ class SpectraDataset:
                   for k in schema.KINDS}
         return {"path": str(self.path), "sha256": self.sha256, "rows": len(self), "fingerprint": json.loads(
             self.spec.to_json()), "ion_mode": self.ion_mode(), "counts": counts}
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

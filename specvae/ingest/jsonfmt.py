@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from specvae.ingest.peaks import PeakError, check_peak_values
+from specvae.ingest.peaks import PeakError, attach_peaks
 from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
 from specvae.ingest.textio import text_chunks
 
@@ -70,15 +70,11 @@ def _record(obj, source: str, index: int, line: int) -> SpectrumRecord:
     record = SpectrumRecord(source, index, line, EMPTY, EMPTY, meta, error, detail)
     try:
         mz, intensity = _peaks(peaks)
-        check_peak_values(mz, intensity)
     except PeakError as exc:
         if record.error is None:
             record.error, record.detail = exc.reason, exc.detail
         return record
-    record.mz, record.intensity = mz, intensity
-    if record.error is None and len(mz) == 0:
-        record.error, record.detail = "no_peaks", "the record has no peaks"
-    return record
+    return attach_peaks(record, mz, intensity)
 
 
 def _scalar_items(obj: dict) -> dict:

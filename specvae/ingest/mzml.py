@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from specvae.ingest.peaks import PeakError, check_peak_values
+from specvae.ingest.peaks import attach_peaks
 from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata
 from specvae.ingest.textio import check_readable, is_gzip
 
@@ -65,18 +65,4 @@ def _record(spectrum: dict, source: str, index: int) -> SpectrumRecord:
     meta, error, detail = finish_metadata(meta)
     mz = np.asarray(spectrum.get("m/z array", EMPTY), dtype=np.float64)
     intensity = np.asarray(spectrum.get("intensity array", EMPTY), dtype=np.float64)
-    record = SpectrumRecord(source, index, 0, EMPTY, EMPTY, meta, error, detail)
-    if mz.shape != intensity.shape:
-        record.error = record.error or "malformed_peak_line"
-        record.detail = record.detail or f"m/z array ({mz.size}) and intensity array ({intensity.size}) differ"
-        return record
-    try:
-        check_peak_values(mz, intensity)
-    except PeakError as exc:
-        if record.error is None:
-            record.error, record.detail = exc.reason, exc.detail
-        return record
-    record.mz, record.intensity = mz, intensity
-    if record.error is None and len(mz) == 0:
-        record.error, record.detail = "no_peaks", "the scan has no peaks"
-    return record
+    return attach_peaks(SpectrumRecord(source, index, 0, EMPTY, EMPTY, meta, error, detail), mz, intensity, "scan")

@@ -145,3 +145,23 @@ def locate_bad_values(mz: np.ndarray, intensity: np.ndarray, offsets: np.ndarray
     if not bad.any():
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.searchsorted(offsets, np.flatnonzero(bad), side="right") - 1)
+
+
+def attach_peaks(record, mz: np.ndarray, intensity: np.ndarray, what: str = "record"):
+    """Check ``mz``/``intensity`` and set them on ``record``; a problem becomes the record's error (if it has none).
+
+    Returns the record. An empty peak list is the error ``no_peaks`` ("the <what> has no peaks").
+    """
+    try:
+        if mz.shape != intensity.shape:
+            raise PeakError("malformed_peak_line",
+                            f"m/z array ({mz.size}) and intensity array ({intensity.size}) differ")
+        check_peak_values(mz, intensity)
+    except PeakError as exc:
+        if record.error is None:
+            record.error, record.detail = exc.reason, exc.detail
+        return record
+    record.mz, record.intensity = mz, intensity
+    if record.error is None and len(mz) == 0:
+        record.error, record.detail = "no_peaks", f"the {what} has no peaks"
+    return record
