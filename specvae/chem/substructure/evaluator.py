@@ -69,8 +69,11 @@ def _match_params(max_matches: int = 1):
     return params
 
 
-class SubstructureEvaluator:
-    """Computes the bits ``bits`` (in that order) for RDKit molecules.
+class RDKitEvaluator:
+    """Computes the bits ``bits`` (in that order) for RDKit molecules with RDKit's matcher, after a screen.
+
+    The compiled :class:`SubstructureEvaluator` gives this class the molecules and queries it cannot handle itself
+    (and everything, where numba is not installed).
 
     Parameters
     ----------
@@ -156,6 +159,253 @@ class SubstructureEvaluator:
             bit_hits[matched, bit] = True
         out[:, self._bit_columns] = bit_hits
         return out
+
+
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba comes with matchms, a dependency
+        return False
+    return True
+
+
+class SubstructureEvaluator:
+    """Computes the bits ``bits`` (in that order) for RDKit molecules: compiled matching, RDKit where it cannot.
+
+    Every SMARTS query is compiled (:mod:`~specvae.chem.substructure.programs`) into a graph of atom and bond
+    predicates; for a batch of molecules the predicates become truth tables over all atoms (RDKit's atom
+    properties, read once per molecule in :class:`~specvae.chem.substructure.batch.MoleculeBatch`) and the
+    numba matcher (:mod:`~specvae.chem.substructure.kernels`) decides every (molecule, query) pair. Queries the
+    compiler does not accept, molecules the batch cannot describe, and everything where numba is missing, go to
+    :class:`RDKitEvaluator`.
+    """
+
+    def __init__(self, bits: Sequence[BitDef]):
+        from specvae.chem.substructure.programs import Programs, Unsupported
+
+        self.bits = list(bits)
+        self.rules = RuleEvaluator(self.bits)
+        self._fallback = None
+        programs = Programs()
+        columns, graphs, needs, unsupported = [], [], [], []
+        for j, bit in enumerate(self.bits):
+            if bit.kind != "smarts":
+                continue
+            _compile(bit.definition)  # invalid SMARTS: ValueError, as before
+            try:
+                graphs.append(programs.graph(bit.definition))
+            except Unsupported:
+                unsupported.append(j)
+                continue
+            columns.append(j)
+            needs.append(bit.min_count)
+        self.compiled = _numba_available()
+        if not self.compiled:
+            columns, graphs, needs, unsupported = [], [], [], [j for j, b in enumerate(self.bits) if b.kind == "smarts"]
+        self.columns = np.array(columns, dtype=np.int64)
+        self.graphs = np.array(graphs, dtype=np.int64)
+        self.needs = np.array(needs, dtype=np.int64)
+        self.unsupported = np.array(unsupported, dtype=np.int64)
+        self.programs = programs
+        self._prepare(programs)
+
+    @property
+    def n_bits(self) -> int:
+        return len(self.bits)
+
+    @property
+    def fallback(self) -> RDKitEvaluator:
+        if self._fallback is None:
+            self._fallback = RDKitEvaluator(self.bits)
+        return self._fallback
+
+    def _prepare(self, programs) -> None:
+        """Flat arrays of every graph and predicate, for the kernels."""
+        from specvae.chem.substructure.programs import recursive_graphs
+
+        graphs = programs.graphs
+        self.n_predicates = len(programs.atom_predicates)
+        self.levels = np.array(programs.atom_levels, dtype=np.int64)
+        sizes = [len(g.atoms) for g in graphs]
+        self.atom_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.atom_pred = np.array([c for g in graphs for c in g.atoms], dtype=np.int64)
+        degree = []
+        for g in graphs:
+            d = [0] * len(g.atoms)
+            for a, b, _ in g.bonds:
+                d[a] += 1
+                d[b] += 1
+            degree += d
+        self.atom_degree = np.array(degree, dtype=np.int64)
+        self.bond_start = np.concatenate([[0], np.cumsum([len(g.bonds) for g in graphs])]).astype(np.int64)
+        self.bond_a = np.array([a for g in graphs for a, _, _ in g.bonds], dtype=np.int64)
+        self.bond_b = np.array([b for g in graphs for _, b, _ in g.bonds], dtype=np.int64)
+        self.bond_pred = np.array([p for g in graphs for _, _, p in g.bonds], dtype=np.int64)
+        # one search order per (graph, root atom); a graph with m atoms, n bonds and c components has n - m + c
+        # back bonds (bonds closing rings) whatever the root
+        backs = np.array([len(g.bonds) - len(g.atoms) + _components(len(g.atoms), g.bonds) for g in graphs],
+                         dtype=np.int64)
+        sizes = np.array(sizes, dtype=np.int64)
+        self.plan_start = np.concatenate([[0], np.cumsum(sizes * sizes)]).astype(np.int64)
+        self.back_plan_start = np.concatenate([[0], np.cumsum(sizes * backs)]).astype(np.int64)
+        self.bond_ok = programs.bond_table()
+        self.anchored = np.zeros(len(graphs), dtype=bool)  # graphs of recursive SMARTS (maybe main queries too)
+        for node in programs.atom_predicates:
+            self.anchored[list(recursive_graphs(node))] = True
+        # necessary condition per graph: enough atoms for each predicate
+        req_start, req_pred, req_count = [0], [], []
+        for g in graphs:
+            counts: dict[int, int] = {}
+            for c in g.atoms:
+                counts[c] = counts.get(c, 0) + 1
+            for c, k in counts.items():
+                req_pred.append(c)
+                req_count.append(k)
+            req_start.append(len(req_pred))
+        self.req_start = np.array(req_start, dtype=np.int64)
+        self.req_pred = np.array(req_pred, dtype=np.int64)
+        self.req_count = np.array(req_count, dtype=np.int64)
+        self.graph_level = np.array([g.level for g in graphs], dtype=np.int64)
+        n_positions = int(self.plan_start[-1])
+        self.pos_pred = np.zeros(n_positions, dtype=np.int64)
+        self.pos_degree = np.zeros(n_positions, dtype=np.int64)
+        self.parent = np.zeros(n_positions, dtype=np.int64)
+        self.parent_bond_pred = np.zeros(n_positions, dtype=np.int64)
+        self.back_start = np.zeros(n_positions + 1, dtype=np.int64)
+        self.back_pos = np.zeros(max(int(self.back_plan_start[-1]), 1), dtype=np.int64)
+        self.back_pred = np.zeros(max(int(self.back_plan_start[-1]), 1), dtype=np.int64)
+        self._frequency = None
+
+    def _plan(self, frequency: np.ndarray) -> None:
+        from specvae.chem.substructure.kernels import plan
+
+        plan(self.atom_start, self.atom_pred, self.atom_degree, self.bond_start, self.bond_a, self.bond_b,
+             self.bond_pred, self.plan_start, self.back_plan_start, frequency.astype(np.float64), self.pos_pred,
+             self.pos_degree, self.parent, self.parent_bond_pred, self.back_start, self.back_pos, self.back_pred)
+        # root of each main search: the atom with the rarest predicate (first such atom)
+        rarity = frequency[self.atom_pred]
+        self._root = np.array([int(np.argmin(rarity[a:b])) for a, b in zip(self.atom_start[:-1], self.atom_start[1:])],
+                              dtype=np.int64)
+
+    def compute(self, mols: Sequence) -> np.ndarray:
+        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
+        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
+        for start in range(0, len(mols), BATCH_SIZE):
+            batch = mols[start:start + BATCH_SIZE]
+            out[start:start + len(batch)] = self._compute_batch(batch)
+        return out
+
+    def _compute_batch(self, mols: Sequence) -> np.ndarray:
+        from specvae.chem.substructure.batch import MoleculeBatch
+
+        n = len(mols)
+        out = np.zeros((n, self.n_bits), dtype=np.uint8)
+        if n == 0:
+            return out
+        if not self.compiled:
+            return self.fallback._compute_batch(mols)
+        batch = MoleculeBatch(mols)
+        if self.rules:
+            self.rules.evaluate_batch(batch, out)
+        if len(self.graphs):
+            out[:, self.columns] = self._match(batch)
+        if len(self.unsupported):  # queries the compiler does not accept: RDKit for every molecule
+            out[:, self.unsupported] = reference_bits(mols, [self.bits[j] for j in self.unsupported])
+        bad = np.flatnonzero(~batch.ok)
+        if len(bad):  # molecules the batch cannot describe: RDKit for every bit (it raises for most of them)
+            out[bad] = reference_bits([mols[i] for i in bad], self.bits)
+        return out
+
+    def atom_table(self, batch) -> tuple[np.ndarray, np.ndarray]:
+        """Truth table of every atom predicate on every atom of a batch (``uint8 (atoms, predicates)``) and the
+        number of atoms of each molecule for which each predicate holds (``(molecules, predicates)``)."""
+        from specvae.chem.substructure.kernels import count_predicates, match_anchored
+        from specvae.chem.substructure.programs import evaluate
+
+        programs = self.programs
+        n_atoms = len(batch.atomic_number)
+        atom_ok = np.zeros((n_atoms, max(self.n_predicates, 1)), dtype=np.uint8)
+        mol_count = np.zeros((batch.n, atom_ok.shape[1]), dtype=np.int64)
+        if not n_atoms:
+            return atom_ok, mol_count
+        features = batch.features()
+        level0 = np.flatnonzero(self.levels == 0)
+        if len(level0):
+            keys, inverse = _atom_keys(features)
+            key_features = {name: values[keys] for name, values in features.items()}
+            cache: dict = {}
+            table = np.zeros((len(keys), len(level0)), dtype=np.uint8)
+            for k, c in enumerate(level0):
+                table[:, k] = evaluate(programs.atom_predicates[c], key_features, len(keys), cache=cache)
+            atom_ok[:, level0] = table[inverse]
+        count_predicates(atom_ok, batch.mol_start, level0, mol_count)
+        if self._frequency is None:
+            # search orders, once: rarer predicates first, by their frequency in the first batch (recursive
+            # predicates, not yet counted, first of all: they are rare and already paid for)
+            self._frequency = mol_count.sum(axis=0).astype(np.float64)
+            self._plan(self._frequency)
+        cache = {}
+        recursive: dict[int, np.ndarray] = {}
+        for level in range(1, int(self.levels.max(initial=0)) + 1):
+            graphs = np.flatnonzero(self.anchored & (self.graph_level == level - 1))
+            result = np.zeros((n_atoms, len(graphs)), dtype=np.uint8)
+            if len(graphs):
+                match_anchored(graphs, batch.mol_start, self.atom_start, self.plan_start, self.pos_pred,
+                               self.parent, self.parent_bond_pred, self.pos_degree, self.back_start, self.back_pos,
+                               self.back_pred, self.req_start, self.req_pred, self.req_count, batch.adj_start,
+                               batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, mol_count, result)
+            for k, g in enumerate(graphs):
+                recursive[int(g)] = result[:, k].astype(bool)
+            columns = np.flatnonzero(self.levels == level)
+            for c in columns:
+                atom_ok[:, c] = evaluate(programs.atom_predicates[c], features, n_atoms, recursive, cache)
+            count_predicates(atom_ok, batch.mol_start, columns, mol_count)
+        return atom_ok, mol_count
+
+    def _match(self, batch) -> np.ndarray:
+        from specvae.chem.substructure.kernels import match_molecules
+
+        bits = np.zeros((batch.n, len(self.graphs)), dtype=np.uint8)
+        if not len(batch.atomic_number):
+            return bits
+        atom_ok, mol_count = self.atom_table(batch)
+        match_molecules(self.graphs, self.needs, batch.mol_start, self.atom_start, self.atom_pred, self.plan_start,
+                        self.pos_pred, self.parent, self.parent_bond_pred, self.pos_degree, self.back_start,
+                        self.back_pos, self.back_pred, self.req_start, self.req_pred, self.req_count,
+                        batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, mol_count,
+                        int(self.needs.max(initial=1)), bits, self._root)
+        return bits
+
+
+def _components(n_atoms: int, bonds) -> int:
+    root = list(range(n_atoms))
+
+    def find(x):
+        while root[x] != x:
+            x = root[x]
+        return x
+
+    for a, b, _ in bonds:
+        root[find(a)] = find(b)
+    return sum(1 for x in range(n_atoms) if find(x) == x)
+
+
+def _atom_keys(features: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of one atom per distinct feature combination, and each atom's combination."""
+    key = np.zeros(len(next(iter(features.values()))), dtype=np.int64)
+    width = 0
+    for values in features.values():
+        low = int(values.min(initial=0))
+        span = int(values.max(initial=0)) - low + 1
+        bits = max(span - 1, 1).bit_length()
+        width += bits
+        if width > 62:  # too wide to pack: distinct rows the slow way
+            columns = np.stack(list(features.values()), axis=1)
+            _, first, inverse = np.unique(columns, axis=0, return_index=True, return_inverse=True)
+            return first, inverse.reshape(-1)
+        key = (key << bits) | (values - low)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse
 
 
 def reference_bits(mols: Sequence, bits: Sequence[BitDef]) -> np.ndarray:
