@@ -351,7 +351,7 @@ class SubstructureEvaluator:
             result = np.zeros((n_atoms, len(graphs)), dtype=np.uint8)
             if len(graphs):
                 match_anchored(graphs, batch.mol_start, self.atom_start, self.plan_start, self.pos_pred,
-                               self.parent, self.parent_bond_pred, self.pos_degree, self.back_start, self.back_pos,
+                               self.pos_degree, self.parent, self.parent_bond_pred, self.back_start, self.back_pos,
                                self.back_pred, self.req_start, self.req_pred, self.req_count, batch.adj_start,
                                batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, mol_count, result)
             for k, g in enumerate(graphs):
@@ -369,11 +369,11 @@ class SubstructureEvaluator:
         if not len(batch.atomic_number):
             return bits
         atom_ok, mol_count = self.atom_table(batch)
-        match_molecules(self.graphs, self.needs, batch.mol_start, self.atom_start, self.atom_pred, self.plan_start,
-                        self.pos_pred, self.parent, self.parent_bond_pred, self.pos_degree, self.back_start,
-                        self.back_pos, self.back_pred, self.req_start, self.req_pred, self.req_count,
-                        batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, mol_count,
-                        int(self.needs.max(initial=1)), bits, self._root)
+        match_molecules(self.graphs, self.needs, self._root[self.graphs], batch.mol_start, self.atom_start,
+                        self.plan_start, self.pos_pred, self.pos_degree, self.parent, self.parent_bond_pred,
+                        self.back_start, self.back_pos, self.back_pred, self.req_start, self.req_pred,
+                        self.req_count, batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok,
+                        mol_count, bits)
         return bits
 
 

@@ -8,7 +8,7 @@ predicate holds on its image and every query bond joins two images by a molecule
 The search visits query atoms in a precomputed order (:func:`plan`) in which every atom but a root is bonded to an
 earlier one (its *parent*), so candidates for it are the neighbours of its parent's image; bonds to other earlier
 atoms (*back bonds*, closing rings) are checked as soon as both ends are placed. Every graph has one order per
-choice of root atom; for each molecule the search starts from the query atom with fewest candidate atoms.
+choice of root atom; the evaluator picks the root (the atom with the rarest predicate).
 
 Predicates arrive as truth tables: ``atom_ok[atom, column]`` for every atom of the batch and
 ``bond_ok[bond key, column]`` for every bond key (type, in ring), both built by the evaluator.
@@ -103,75 +103,90 @@ def _bond_key_between(adj_start, adj_nbr, adj_key, a, b):
 
 
 @njit(cache=True)
-def _search(p0, m, first_atom, last_atom, anchor, need, pos_pred, parent, parent_bond_pred, pos_degree, back_start,
-            back_pos, back_pred, adj_start, adj_nbr, adj_key, atom_ok, bond_ok, used, assign, cursor, found):
-    """Whether the plan at positions ``p0:p0 + m`` has ``need`` unique matches among atoms ``first_atom:last_atom``.
+def count_predicates(atom_ok, mol_start, columns, mol_count):
+    """``mol_count[i, c]`` = atoms of molecule i for which predicate c holds, for every c in ``columns``."""
+    for i in range(len(mol_start) - 1):
+        for c in columns:
+            mol_count[i, c] = 0
+        for a in range(mol_start[i], mol_start[i + 1]):
+            for c in columns:
+                mol_count[i, c] += atom_ok[a, c]
 
-    ``anchor`` >= 0 fixes the root's image. ``used``, ``assign``, ``cursor`` and ``found`` are scratch arrays
-    (``used`` all False on entry and on exit).
+
+@njit(cache=True, inline="always")
+def _search(p0, m, first, last, roots, r0, r1, need, hits, column, plans, graph, atom_ok, bond_ok, used, assign,
+            cursor, found):
+    """Search the plan at positions ``p0:p0 + m`` in the molecule of atoms ``first:last``.
+
+    The root takes its candidates from ``roots[r0:r1]``; later roots of other components from every atom of the
+    molecule; other positions from the neighbours of their parent's image. With ``need`` >= 1: whether there are
+    ``need`` unique matches (distinct atom sets). With ``need`` 0: sets ``hits[a, column]`` for every root
+    candidate a that starts a match (a recursive SMARTS). ``assign`` holds local atom indices (0..n-1); ``used``,
+    ``assign``, ``cursor`` and ``found`` are scratch arrays (``used`` all False on entry and on exit). ``plans``
+    holds the plan arrays (see :func:`plan`), ``graph`` the molecule's neighbour lists.
     """
+    pos_pred, pos_degree, parent, parent_bond_pred, back_start, back_pos, back_pred = plans
+    adj_start, adj_nbr, adj_key = graph
+    n = last - first
     n_found = 0
     k = 0
-    cursor[0] = anchor if anchor >= 0 else first_atom
+    cursor[0] = r0
     while k >= 0:
         p = p0 + k
         pred = pos_pred[p]
-        placed = -1
-        if parent[p] < 0:
-            stop = anchor + 1 if (k == 0 and anchor >= 0) else last_atom
-            while cursor[k] < stop:
-                a = cursor[k]
-                cursor[k] += 1
-                if used[a] or atom_ok[a, pred] == 0 or adj_start[a + 1] - adj_start[a] < pos_degree[p]:
-                    continue
-                ok = True
-                for x in range(back_start[p], back_start[p + 1]):
-                    key = _bond_key_between(adj_start, adj_nbr, adj_key, a, assign[back_pos[x]])
-                    if key < 0 or bond_ok[key, back_pred[x]] == 0:
-                        ok = False
-                        break
-                if ok:
-                    placed = a
-                    break
+        degree = pos_degree[p]
+        up = parent[p]
+        if k == 0:
+            stop = r1
+        elif up < 0:
+            stop = n
         else:
-            stop = adj_start[assign[parent[p]] + 1]
-            bpred = parent_bond_pred[p]
-            while cursor[k] < stop:
-                e = cursor[k]
-                cursor[k] += 1
-                a = adj_nbr[e]
-                if used[a] or bond_ok[adj_key[e], bpred] == 0 or atom_ok[a, pred] == 0:
+            stop = adj_start[first + assign[up] + 1]
+        placed = -1
+        while cursor[k] < stop:
+            c = cursor[k]
+            cursor[k] += 1
+            if k == 0:
+                g = roots[c]
+            elif up < 0:
+                g = first + c
+            else:
+                if bond_ok[adj_key[c], parent_bond_pred[p]] == 0:
                     continue
-                if adj_start[a + 1] - adj_start[a] < pos_degree[p]:
-                    continue
-                ok = True
-                for x in range(back_start[p], back_start[p + 1]):
-                    key = _bond_key_between(adj_start, adj_nbr, adj_key, a, assign[back_pos[x]])
-                    if key < 0 or bond_ok[key, back_pred[x]] == 0:
-                        ok = False
-                        break
-                if ok:
-                    placed = a
+                g = adj_nbr[c]
+            if used[g] or atom_ok[g, pred] == 0 or adj_start[g + 1] - adj_start[g] < degree:
+                continue
+            ok = True
+            for x in range(back_start[p], back_start[p + 1]):
+                key = _bond_key_between(adj_start, adj_nbr, adj_key, g, first + assign[back_pos[x]])
+                if key < 0 or bond_ok[key, back_pred[x]] == 0:
+                    ok = False
                     break
+            if ok:
+                placed = g - first
+                break
         if placed < 0:  # no (more) candidates here: back up
             k -= 1
             if k >= 0:
-                used[assign[k]] = False
+                used[first + assign[k]] = False
             continue
         assign[k] = placed
         if k + 1 < m:
-            used[placed] = True
+            used[first + placed] = True
             k += 1
-            p = p0 + k
-            if parent[p] < 0:
-                cursor[k] = first_atom
-            else:
-                cursor[k] = adj_start[assign[parent[p]]]
+            up = parent[p0 + k]
+            cursor[k] = 0 if up < 0 else adj_start[first + assign[up]]
             continue
         # a complete match
-        if need <= 1:
+        if need == 0:  # recursive SMARTS: this root works; go on with the next root candidate
+            hits[first + assign[0], column] = 1
             for j in range(k):
-                used[assign[j]] = False
+                used[first + assign[j]] = False
+            k = 0
+            continue
+        if need == 1:
+            for j in range(k):
+                used[first + assign[j]] = False
             return True
         atoms = np.sort(assign[:m])
         new = True
@@ -189,20 +204,9 @@ def _search(p0, m, first_atom, last_atom, anchor, need, pos_pred, parent, parent
             n_found += 1
             if n_found >= need:
                 for j in range(k):
-                    used[assign[j]] = False
+                    used[first + assign[j]] = False
                 return True
     return False
-
-
-@njit(cache=True)
-def count_predicates(atom_ok, mol_start, columns, mol_count):
-    """``mol_count[i, c]`` = atoms of molecule i for which predicate c holds, for every c in ``columns``."""
-    for i in range(len(mol_start) - 1):
-        for c in columns:
-            mol_count[i, c] = 0
-        for a in range(mol_start[i], mol_start[i + 1]):
-            for c in columns:
-                mol_count[i, c] += atom_ok[a, c]
 
 
 @njit(cache=True, inline="always")
@@ -214,62 +218,84 @@ def _possible(g, i, req_start, req_pred, req_count, mol_count):
 
 
 @njit(cache=True)
-def match_molecules(graphs, needs, mol_start, atom_start, atom_pred, plan_start, pos_pred, parent, parent_bond_pred,
-                    pos_degree, back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start, adj_nbr,
-                    adj_key, atom_ok, bond_ok, mol_count, max_need, out, root_of):
+def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, pos_pred, pos_degree, parent,
+                    parent_bond_pred, back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start,
+                    adj_nbr, adj_key, atom_ok, bond_ok, mol_count, out):
     """``out[i, j]`` = graph ``graphs[j]`` has ``needs[j]`` unique matches in molecule i.
 
     A graph is tried only where the molecule has, for each of its predicates ``req_pred``, at least ``req_count``
-    atoms satisfying it (``mol_count[molecule, predicate]``), from its root atom ``root_of[graph]``.
+    atoms satisfying it (``mol_count[molecule, predicate]``); the search starts from its atom ``roots_of[j]``.
     """
+    plans = (pos_pred, pos_degree, parent, parent_bond_pred, back_start, back_pos, back_pred)
+    graph = (adj_start, adj_nbr, adj_key)
     n_atoms = len(adj_start) - 1
-    used = np.zeros(n_atoms, np.bool_)
-    max_m = 1
-    for g in range(len(atom_start) - 1):
+    n_predicates = atom_ok.shape[1]
+    max_m, max_need = 1, 1
+    for g in graphs:
         max_m = max(max_m, atom_start[g + 1] - atom_start[g])
+    for need in needs:
+        max_need = max(max_need, need)
+    used = np.zeros(n_atoms, np.bool_)
     assign = np.zeros(max_m, np.int64)
     cursor = np.zeros(max_m, np.int64)
-    found = np.zeros((max(max_need, 1), max_m), np.int64)
+    found = np.zeros((max_need, max_m), np.int64)
+    candidate_start = np.zeros(n_predicates + 1, np.int64)
+    fill = np.zeros(n_predicates, np.int64)
+    candidates = np.zeros(1024, np.int64)
+    for i in range(len(mol_start) - 1):
+        first, last = mol_start[i], mol_start[i + 1]
+        # the molecule's atoms satisfying each predicate, predicate by predicate
+        for c in range(n_predicates):
+            candidate_start[c + 1] = candidate_start[c] + mol_count[i, c]
+            fill[c] = candidate_start[c]
+        if candidate_start[n_predicates] > len(candidates):
+            candidates = np.zeros(2 * candidate_start[n_predicates], np.int64)
+        for a in range(first, last):
+            for c in range(n_predicates):
+                if atom_ok[a, c]:
+                    candidates[fill[c]] = a
+                    fill[c] += 1
+        for j in range(len(graphs)):
+            g = graphs[j]
+            if not _possible(g, i, req_start, req_pred, req_count, mol_count):
+                continue
+            m = atom_start[g + 1] - atom_start[g]
+            p0 = plan_start[g] + roots_of[j] * m
+            root_pred = pos_pred[p0]
+            if _search(p0, m, first, last, candidates, candidate_start[root_pred], candidate_start[root_pred + 1],
+                       needs[j], out, j, plans, graph, atom_ok, bond_ok, used, assign, cursor, found):
+                out[i, j] = 1
+
+
+@njit(cache=True)
+def match_anchored(graphs, mol_start, atom_start, plan_start, pos_pred, pos_degree, parent, parent_bond_pred,
+                   back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start, adj_nbr, adj_key,
+                   atom_ok, bond_ok, mol_count, out):
+    """``out[a, j]`` = graph ``graphs[j]`` matches with its first atom on atom a (a recursive SMARTS)."""
+    plans = (pos_pred, pos_degree, parent, parent_bond_pred, back_start, back_pos, back_pred)
+    graph = (adj_start, adj_nbr, adj_key)
+    n_atoms = len(adj_start) - 1
+    max_m = 1
+    for g in graphs:
+        max_m = max(max_m, atom_start[g + 1] - atom_start[g])
+    used = np.zeros(n_atoms, np.bool_)
+    assign = np.zeros(max_m, np.int64)
+    cursor = np.zeros(max_m, np.int64)
+    found = np.zeros((1, max_m), np.int64)
+    roots = np.zeros(n_atoms, np.int64)
     for i in range(len(mol_start) - 1):
         first, last = mol_start[i], mol_start[i + 1]
         for j in range(len(graphs)):
             g = graphs[j]
             if not _possible(g, i, req_start, req_pred, req_count, mol_count):
                 continue
-            a0 = atom_start[g]
-            m = atom_start[g + 1] - a0
-            root = root_of[g]
-            if _search(plan_start[g] + root * m, m, first, last, -1, needs[j], pos_pred, parent, parent_bond_pred,
-                       pos_degree, back_start, back_pos, back_pred, adj_start, adj_nbr, adj_key, atom_ok, bond_ok,
-                       used, assign, cursor, found):
-                out[i, j] = 1
-
-
-@njit(cache=True)
-def match_anchored(graphs, mol_start, atom_start, plan_start, pos_pred, parent, parent_bond_pred, pos_degree,
-                   back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start, adj_nbr, adj_key,
-                   atom_ok, bond_ok, mol_count, out):
-    """``out[a, j]`` = graph ``graphs[j]`` matches with its first atom on atom a (a recursive SMARTS)."""
-    n_atoms = len(adj_start) - 1
-    used = np.zeros(n_atoms, np.bool_)
-    max_m = 1
-    for g in range(len(atom_start) - 1):
-        max_m = max(max_m, atom_start[g + 1] - atom_start[g])
-    assign = np.zeros(max_m, np.int64)
-    cursor = np.zeros(max_m, np.int64)
-    found = np.zeros((1, max_m), np.int64)
-    for i in range(len(mol_start) - 1):
-        for j in range(len(graphs)):
-            g = graphs[j]
-            if not _possible(g, i, req_start, req_pred, req_count, mol_count):
-                continue
             m = atom_start[g + 1] - atom_start[g]
-            p0 = plan_start[g]  # root: atom 0
+            p0 = plan_start[g]  # the plan rooted at atom 0
             root_pred = pos_pred[p0]
-            for a in range(mol_start[i], mol_start[i + 1]):
-                if atom_ok[a, root_pred] == 0:
-                    continue
-                if _search(p0, m, mol_start[i], mol_start[i + 1], a, 1, pos_pred, parent, parent_bond_pred,
-                           pos_degree, back_start, back_pos, back_pred, adj_start, adj_nbr, adj_key, atom_ok,
-                           bond_ok, used, assign, cursor, found):
-                    out[a, j] = 1
+            n_roots = 0
+            for a in range(first, last):
+                if atom_ok[a, root_pred]:
+                    roots[n_roots] = a
+                    n_roots += 1
+            _search(p0, m, first, last, roots, 0, n_roots, 0, out, j, plans, graph, atom_ok, bond_ok, used, assign,
+                    cursor, found)
