@@ -23,6 +23,7 @@ AWKWARD = [
     "[Cu]<-N(C)C", "C$C", "[H][H]", "[H+].[Cl-]", "C1CC2CCC1CC2C[N+](C)(C)C.[O-]C(=O)C", "[13CH3]C(=O)O",
     "C1CC12CC2", "c1ccc2c(c1)ccc1ccccc12", "OC1C2CC3CC1CC(C2)C3", "[O-][n+]1ccccc1", "CS(=O)(=O)[N-]C(=O)C",
     "C=C=C", "C#N", "[Si](C)(C)(C)O[Si](C)(C)C", "FC(F)(F)C(F)(F)C(F)(F)F", "OCC(O)C(O)C(O)C(O)CO",
+    "Clc1cc#ccc1Cl",  # an aryne: a triple bond flagged aromatic (the previous evaluator's screen missed its matches)
 ]
 
 
@@ -150,3 +151,39 @@ def test_unsanitised_molecules_fail_as_before(specvae):
         reference_bits([mol], specvae.bits)
     with pytest.raises(RuntimeError):
         specvae.compute([mol])
+
+
+def test_predicate_implications_hold_on_real_atoms(specvae, fixture_mols):
+    from specvae.chem.substructure.programs import atom_implications
+
+    evaluator = specvae.evaluator
+    atom_ok, _ = evaluator.atom_table(MoleculeBatch(fixture_mols + awkward_mols()))
+    implied = atom_implications(evaluator.programs).astype(bool)
+    assert implied.sum() > 2 * len(implied)  # more than the diagonal
+    ok = atom_ok.astype(bool)
+    counter = ok.T.astype(np.int64) @ (~ok).astype(np.int64)  # [p, q]: atoms where p holds and q does not
+    assert not (implied & (counter > 0)).any()
+
+
+def test_generalisations_hold_on_reference_bits(specvae, fixture_mols):
+    evaluator = specvae.evaluator
+    expected = reference_bits(fixture_mols, specvae.bits)[:, evaluator.columns].astype(bool)
+    position = np.empty(len(evaluator.order), dtype=np.int64)
+    position[evaluator.order] = np.arange(len(evaluator.order))
+    n_edges = 0
+    for j in range(len(evaluator.graphs)):
+        for g in evaluator.general[evaluator.general_start[j]:evaluator.general_start[j + 1]]:
+            n_edges += 1
+            assert evaluator.needs[g] == 1 and position[g] < position[j]
+            assert not (expected[:, j] & ~expected[:, g]).any(), (specvae.bits[evaluator.columns[g]].definition,
+                                                                  specvae.bits[evaluator.columns[j]].definition)
+    assert n_edges > len(evaluator.graphs)
+
+
+def test_skipping_by_generalisation_changes_no_bit(specvae, fixture_mols):
+    evaluator = SubstructureEvaluator(specvae.bits)
+    mols = fixture_mols + awkward_mols()
+    with_skips = evaluator.compute(mols)
+    evaluator.order = np.arange(len(evaluator.graphs), dtype=np.int64)
+    evaluator.general_start = np.zeros(len(evaluator.graphs) + 1, dtype=np.int64)
+    np.testing.assert_array_equal(evaluator.compute(mols), with_skips)

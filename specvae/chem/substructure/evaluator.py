@@ -169,15 +169,39 @@ def _numba_available() -> bool:
     return True
 
 
+# Molecules whose atoms set the search order (rare predicates first): common metabolites, drugs, lipids, pesticides.
+# Any choice gives the same bits; this one only makes the order, and so the speed, independent of the input.
+CALIBRATION_SMILES = """
+Cn1cnc2c1c(=O)n(C)c(=O)n2C CC(=O)Oc1ccccc1C(=O)O CC(C)Cc1ccc(cc1)C(C)C(=O)O CC(=O)Nc1ccc(O)cc1
+OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O OC[C@H]1O[C@@](CO)(O[C@H]2O[C@H](CO)[C@@H](O)[C@H](O)[C@H]2O)[C@@H](O)[C@@H]1O
+CC(C)CCCC(C)C1CCC2C1(CCC3C2CC=C4C3(CCC(C4)O)C)C CCCCCCCCCCCCCCCC(=O)O
+CCCCCCCCCCCCCCCC(=O)OCC(COP(=O)([O-])OCC[N+](C)(C)C)OC(=O)CCCCCCCC=CCCCCCCCC
+Nc1ncnc2c1ncn2C1OC(COP(=O)(O)OP(=O)(O)OP(=O)(O)O)C(O)C1O NC(Cc1c[nH]c2ccccc12)C(=O)O
+NC(CCC(=O)NC(CS)C(=O)NCC(=O)O)C(=O)O CC1(C)SC2C(NC(=O)Cc3ccccc3)C(=O)N2C1C(=O)O
+OCC(NC(=O)C(Cl)Cl)C(O)c1ccc(cc1)[N+](=O)[O-] OC(=O)Cc1ccccc1Nc1c(Cl)cccc1Cl CNCCC(Oc1ccc(cc1)C(F)(F)F)c1ccccc1
+CN1CCC23C4C1CC5=C2C(=C(C=C5)O)OC3C(C=C4)O Oc1cc(O)c2c(c1)oc(-c1ccc(O)c(O)c1)c(O)c2=O CN1CCCC1c1cccnc1
+CCNc1nc(Cl)nc(NC(C)C)n1 OC(=O)CNCP(=O)(O)O ClC(Cl)(Cl)C(c1ccc(Cl)cc1)c1ccc(Cl)cc1 Cc1cc(NS(=O)(=O)c2ccc(N)cc2)no1
+OC(=O)c1cn(C2CC2)c2cc(N3CCNCC3)c(F)cc2c1=O CC(=O)CC(c1ccccc1)c1c(O)c2ccccc2oc1=O CC12CCC3c4ccc(O)cc4CCC3C1CCC2O
+CC(=CCO)C=CC=C(C)C=CC1=C(C)CCCC1(C)C Cc1ncc(C[n+]2csc(CCO)c2C)c(N)n1 CN(C)CCOC(=O)c1ccccc1 OC(=O)CC(O)(CC(=O)O)C(=O)O
+CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1 CN(C)C(=N)N=C(N)N COc1ccc2[nH]c(nc2c1)S(=O)Cc1ncc(C)c(OC)c1C
+NCCc1ccc(O)c(O)c1 CCN(CC)CC(=O)Nc1c(C)cccc1C COc1ccc2cc(ccc2c1)C(C)C(=O)O O=C1NC(=O)C(=C1)Br
+Nc1nc2ncc(CNc3ccc(cc3)C(=O)NC(CCC(=O)O)C(=O)O)nc2c(=O)[nH]1 Brc1ccc(cc1)C1=NCC(=O)Nc2ccc(I)cc12 C[Si](C)(C)OC(=O)C#N
+[Na+].[O-]S(=O)(=O)c1ccc(cc1)N=Nc1ccc(O)cc1 CSCCC(N)C(=O)O C1CCC2(CC1)OCCO2 O=C(O)c1ccncc1
+Fc1ccc(cc1)C(=O)CCCN1CCC(O)(CC1)c1ccc(Cl)cc1 c1cc2ccc3cccc4ccc(c1)c2c34 OP(=O)(O)OCC1OC(n2cnc3c(N)ncnc32)C(O)C1O
+CC(C)(C)c1ccc(O)cc1 O=[N+]([O-])c1ccc(cc1)S(=O)(=O)N C=CC(=O)OCC
+""".split()
+
+
 class SubstructureEvaluator:
     """Computes the bits ``bits`` (in that order) for RDKit molecules: compiled matching, RDKit where it cannot.
 
     Every SMARTS query is compiled (:mod:`~specvae.chem.substructure.programs`) into a graph of atom and bond
     predicates; for a batch of molecules the predicates become truth tables over all atoms (RDKit's atom
     properties, read once per molecule in :class:`~specvae.chem.substructure.batch.MoleculeBatch`) and the
-    numba matcher (:mod:`~specvae.chem.substructure.kernels`) decides every (molecule, query) pair. Queries the
-    compiler does not accept, molecules the batch cannot describe, and everything where numba is missing, go to
-    :class:`RDKitEvaluator`.
+    numba matcher (:mod:`~specvae.chem.substructure.kernels`) decides every (molecule, query) pair. Queries are
+    tried from general to specific, and a query one of whose proven generalisations failed is not tried at all
+    (:meth:`_implications`). Queries the compiler does not accept, molecules the batch cannot describe, and
+    everything where numba is missing, go to RDKit.
     """
 
     def __init__(self, bits: Sequence[BitDef]):
@@ -208,6 +232,9 @@ class SubstructureEvaluator:
         self.unsupported = np.array(unsupported, dtype=np.int64)
         self.programs = programs
         self._prepare(programs)
+        if self.compiled and len(self.graphs):
+            self._calibrate()
+            self._implications()
 
     @property
     def n_bits(self) -> int:
@@ -226,7 +253,7 @@ class SubstructureEvaluator:
         graphs = programs.graphs
         self.n_predicates = len(programs.atom_predicates)
         self.levels = np.array(programs.atom_levels, dtype=np.int64)
-        sizes = [len(g.atoms) for g in graphs]
+        sizes = np.array([len(g.atoms) for g in graphs], dtype=np.int64)
         self.atom_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.atom_pred = np.array([c for g in graphs for c in g.atoms], dtype=np.int64)
         degree = []
@@ -245,27 +272,8 @@ class SubstructureEvaluator:
         # back bonds (bonds closing rings) whatever the root
         backs = np.array([len(g.bonds) - len(g.atoms) + _components(len(g.atoms), g.bonds) for g in graphs],
                          dtype=np.int64)
-        sizes = np.array(sizes, dtype=np.int64)
         self.plan_start = np.concatenate([[0], np.cumsum(sizes * sizes)]).astype(np.int64)
         self.back_plan_start = np.concatenate([[0], np.cumsum(sizes * backs)]).astype(np.int64)
-        self.bond_ok = programs.bond_table()
-        self.anchored = np.zeros(len(graphs), dtype=bool)  # graphs of recursive SMARTS (maybe main queries too)
-        for node in programs.atom_predicates:
-            self.anchored[list(recursive_graphs(node))] = True
-        # necessary condition per graph: enough atoms for each predicate
-        req_start, req_pred, req_count = [0], [], []
-        for g in graphs:
-            counts: dict[int, int] = {}
-            for c in g.atoms:
-                counts[c] = counts.get(c, 0) + 1
-            for c, k in counts.items():
-                req_pred.append(c)
-                req_count.append(k)
-            req_start.append(len(req_pred))
-        self.req_start = np.array(req_start, dtype=np.int64)
-        self.req_pred = np.array(req_pred, dtype=np.int64)
-        self.req_count = np.array(req_count, dtype=np.int64)
-        self.graph_level = np.array([g.level for g in graphs], dtype=np.int64)
         n_positions = int(self.plan_start[-1])
         self.pos_pred = np.zeros(n_positions, dtype=np.int64)
         self.pos_degree = np.zeros(n_positions, dtype=np.int64)
@@ -274,18 +282,113 @@ class SubstructureEvaluator:
         self.back_start = np.zeros(n_positions + 1, dtype=np.int64)
         self.back_pos = np.zeros(max(int(self.back_plan_start[-1]), 1), dtype=np.int64)
         self.back_pred = np.zeros(max(int(self.back_plan_start[-1]), 1), dtype=np.int64)
-        self._frequency = None
+        self.bond_ok = programs.bond_table()
+        self.anchored = np.zeros(len(graphs), dtype=bool)  # graphs of recursive SMARTS (maybe main queries too)
+        for node in programs.atom_predicates:
+            self.anchored[list(recursive_graphs(node))] = True
+        # necessary condition per graph: enough atoms for each of its predicates
+        req_start, req_pred, req_count = [0], [], []
+        for g in graphs:
+            counts: dict[int, int] = {}
+            for c in g.atoms:
+                counts[c] = counts.get(c, 0) + 1
+            req_pred += list(counts)
+            req_count += list(counts.values())
+            req_start.append(len(req_pred))
+        self.req_start = np.array(req_start, dtype=np.int64)
+        self.req_pred = np.array(req_pred, dtype=np.int64)
+        self.req_count = np.array(req_count, dtype=np.int64)
+        self.graph_level = np.array([g.level for g in graphs], dtype=np.int64)
+        # until _calibrate and _implications: every root 0, queries in bit order, no implications
+        self._root = np.zeros(len(graphs), dtype=np.int64)
+        self.order = np.arange(len(self.graphs), dtype=np.int64)
+        self.general_start = np.zeros(len(self.graphs) + 1, dtype=np.int64)
+        self.general = np.zeros(1, dtype=np.int64)
+        self._plan(np.zeros(max(self.n_predicates, 1)))
 
     def _plan(self, frequency: np.ndarray) -> None:
+        """Search orders from every root, and each graph's root: the atom with the rarest predicate."""
         from specvae.chem.substructure.kernels import plan
 
         plan(self.atom_start, self.atom_pred, self.atom_degree, self.bond_start, self.bond_a, self.bond_b,
              self.bond_pred, self.plan_start, self.back_plan_start, frequency.astype(np.float64), self.pos_pred,
              self.pos_degree, self.parent, self.parent_bond_pred, self.back_start, self.back_pos, self.back_pred)
-        # root of each main search: the atom with the rarest predicate (first such atom)
-        rarity = frequency[self.atom_pred]
-        self._root = np.array([int(np.argmin(rarity[a:b])) for a, b in zip(self.atom_start[:-1], self.atom_start[1:])],
-                              dtype=np.int64)
+        rarity = frequency[self.atom_pred] if len(self.atom_pred) else np.zeros(0)
+        self._root = np.array([int(np.argmin(rarity[a:b])) if b > a else 0
+                               for a, b in zip(self.atom_start[:-1], self.atom_start[1:])], dtype=np.int64)
+
+    def _calibrate(self) -> None:
+        """Search orders from predicate frequencies on :data:`CALIBRATION_SMILES` (this also compiles the
+        kernels, before any worker process is forked). Recursive predicates count as rare: they are."""
+        from rdkit import Chem
+
+        from specvae.chem.substructure.batch import MoleculeBatch
+
+        batch = MoleculeBatch([Chem.MolFromSmiles(s) for s in CALIBRATION_SMILES])
+        _, counts = self.atom_table(batch)
+        frequency = counts.sum(axis=0).astype(np.float64) / max(len(batch.atomic_number), 1)
+        frequency[self.levels > 0] = 0.0
+        self._plan(frequency)
+        self._match(batch)
+
+    def _implications(self) -> None:
+        """Order the queries from general to specific, and record each query's direct proven generalisations.
+
+        Query A *generalises* query B when A's graph embeds into B's with every atom and bond predicate of B
+        implying the one of A it is mapped to (:func:`~specvae.chem.substructure.programs.implies`): then every
+        molecule that matches B matches A, so a molecule without a match of A (needing one match) has none of B
+        either. The embeddings are found by the matcher itself, run on the queries as if they were molecules.
+        """
+        from scipy import sparse
+
+        from specvae.chem.substructure.kernels import count_predicates, match_molecules
+        from specvae.chem.substructure.programs import atom_implications, bond_implications
+
+        graphs = [self.programs.graphs[g] for g in self.graphs]
+        n = len(graphs)
+        atom_implies = atom_implications(self.programs)
+        sizes = np.array([len(g.atoms) for g in graphs], dtype=np.int64)
+        mol_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        preds = np.array([c for g in graphs for c in g.atoms], dtype=np.int64)
+        begin = np.array([mol_start[k] + a for k, g in enumerate(graphs) for a, _, _ in g.bonds], dtype=np.int64)
+        end = np.array([mol_start[k] + b for k, g in enumerate(graphs) for _, b, _ in g.bonds], dtype=np.int64)
+        key = np.array([p for g in graphs for _, _, p in g.bonds], dtype=np.int64)
+        ends = np.concatenate([begin, end])
+        order = np.argsort(ends, kind="stable")
+        adj_nbr = np.concatenate([end, begin])[order]
+        adj_key = np.concatenate([key, key])[order]
+        adj_start = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=len(preds)))]).astype(np.int64)
+        atom_ok = np.ascontiguousarray(atom_implies[preds]) if len(preds) else np.zeros((0, 1), np.uint8)
+        counts = np.zeros((n, atom_ok.shape[1]), dtype=np.int64)
+        count_predicates(atom_ok, mol_start, np.arange(atom_ok.shape[1], dtype=np.int64), counts)
+        general = np.flatnonzero(self.needs == 1)
+        embeds = np.zeros((n, len(general)), dtype=np.uint8)  # [B, A]: A embeds into B
+        match_molecules(self.graphs[general], np.ones(len(general), dtype=np.int64), self._root[self.graphs[general]],
+                        mol_start, self.atom_start, self.plan_start, self.pos_pred, self.pos_degree, self.parent,
+                        self.parent_bond_pred, self.back_start, self.back_pos, self.back_pred, self.req_start,
+                        self.req_pred, self.req_count, adj_start, adj_nbr, adj_key, atom_ok,
+                        bond_implications(self.programs), counts, np.arange(len(general), dtype=np.int64),
+                        np.zeros(len(general) + 1, dtype=np.int64), np.zeros(1, dtype=np.int64), embeds)
+        rows, cols = np.nonzero(embeds)
+        relation = sparse.csr_matrix((np.ones(len(rows), np.int8), (general[cols], rows)), shape=(n, n))
+        relation.setdiag(0)
+        relation.eliminate_zeros()
+        relation = relation.astype(bool)
+        while True:  # transitive closure (implication chains)
+            closed = (relation + relation @ relation).astype(bool)
+            if closed.nnz == relation.nnz:
+                break
+            relation = closed
+        # strict order: A before B when A generalises B (equivalent queries: by index)
+        dense = relation.toarray()
+        index = np.arange(n)
+        strict = dense & (~dense.T | (index[:, None] < index[None, :]))
+        strict_sparse = sparse.csr_matrix(strict)
+        direct = strict & ~(strict_sparse @ strict_sparse).toarray().astype(bool)
+        self.order = np.argsort(strict.sum(axis=0), kind="stable").astype(np.int64)
+        lists = [np.flatnonzero(direct[:, b]) for b in range(n)]
+        self.general_start = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+        self.general = np.concatenate(lists + [np.zeros(1, np.int64)]).astype(np.int64)
 
     def compute(self, mols: Sequence) -> np.ndarray:
         """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
@@ -330,7 +433,7 @@ class SubstructureEvaluator:
             return atom_ok, mol_count
         features = batch.features()
         level0 = np.flatnonzero(self.levels == 0)
-        if len(level0):
+        if len(level0):  # predicates without recursive SMARTS: once per distinct atom
             keys, inverse = _atom_keys(features)
             key_features = {name: values[keys] for name, values in features.items()}
             cache: dict = {}
@@ -339,11 +442,6 @@ class SubstructureEvaluator:
                 table[:, k] = evaluate(programs.atom_predicates[c], key_features, len(keys), cache=cache)
             atom_ok[:, level0] = table[inverse]
         count_predicates(atom_ok, batch.mol_start, level0, mol_count)
-        if self._frequency is None:
-            # search orders, once: rarer predicates first, by their frequency in the first batch (recursive
-            # predicates, not yet counted, first of all: they are rare and already paid for)
-            self._frequency = mol_count.sum(axis=0).astype(np.float64)
-            self._plan(self._frequency)
         cache = {}
         recursive: dict[int, np.ndarray] = {}
         for level in range(1, int(self.levels.max(initial=0)) + 1):
@@ -373,7 +471,7 @@ class SubstructureEvaluator:
                         self.plan_start, self.pos_pred, self.pos_degree, self.parent, self.parent_bond_pred,
                         self.back_start, self.back_pos, self.back_pred, self.req_start, self.req_pred,
                         self.req_count, batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok,
-                        mol_count, bits)
+                        mol_count, self.order, self.general_start, self.general, bits)
         return bits
 
 

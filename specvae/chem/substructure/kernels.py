@@ -220,11 +220,13 @@ def _possible(g, i, req_start, req_pred, req_count, mol_count):
 @njit(cache=True)
 def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, pos_pred, pos_degree, parent,
                     parent_bond_pred, back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start,
-                    adj_nbr, adj_key, atom_ok, bond_ok, mol_count, out):
+                    adj_nbr, adj_key, atom_ok, bond_ok, mol_count, order, general_start, general, out):
     """``out[i, j]`` = graph ``graphs[j]`` has ``needs[j]`` unique matches in molecule i.
 
-    A graph is tried only where the molecule has, for each of its predicates ``req_pred``, at least ``req_count``
-    atoms satisfying it (``mol_count[molecule, predicate]``); the search starts from its atom ``roots_of[j]``.
+    Graphs are decided in the order ``order``. Graph j is false without a search where one of its generalisations
+    ``general[general_start[j]:general_start[j + 1]]`` (graphs decided before it, needing one match) is false, or
+    where the molecule lacks, for one of its predicates ``req_pred``, ``req_count`` atoms satisfying it
+    (``mol_count[molecule, predicate]``); otherwise the search starts from its atom ``roots_of[j]``.
     """
     plans = (pos_pred, pos_degree, parent, parent_bond_pred, back_start, back_pos, back_pred)
     graph = (adj_start, adj_nbr, adj_key)
@@ -242,6 +244,7 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
     candidate_start = np.zeros(n_predicates + 1, np.int64)
     fill = np.zeros(n_predicates, np.int64)
     candidates = np.zeros(1024, np.int64)
+    failed = np.zeros(len(graphs), np.bool_)
     for i in range(len(mol_start) - 1):
         first, last = mol_start[i], mol_start[i + 1]
         # the molecule's atoms satisfying each predicate, predicate by predicate
@@ -255,9 +258,16 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
                 if atom_ok[a, c]:
                     candidates[fill[c]] = a
                     fill[c] += 1
-        for j in range(len(graphs)):
+        for jj in range(len(order)):
+            j = order[jj]
             g = graphs[j]
-            if not _possible(g, i, req_start, req_pred, req_count, mol_count):
+            failed[j] = True
+            skip = False
+            for x in range(general_start[j], general_start[j + 1]):
+                if failed[general[x]]:
+                    skip = True
+                    break
+            if skip or not _possible(g, i, req_start, req_pred, req_count, mol_count):
                 continue
             m = atom_start[g + 1] - atom_start[g]
             p0 = plan_start[g] + roots_of[j] * m
@@ -265,6 +275,7 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
             if _search(p0, m, first, last, candidates, candidate_start[root_pred], candidate_start[root_pred + 1],
                        needs[j], out, j, plans, graph, atom_ok, bond_ok, used, assign, cursor, found):
                 out[i, j] = 1
+                failed[j] = False
 
 
 @njit(cache=True)

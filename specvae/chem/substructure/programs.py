@@ -307,3 +307,77 @@ class Programs:
         for j, node in enumerate(self.bond_predicates):
             table[:, j] = evaluate(node, features, N_BOND_KEYS, cache=cache)
         return table
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Implication between predicates: "every atom (bond) satisfying p satisfies q". Sound but incomplete: rules over
+# the trees and the meaning of each feature; where no rule applies the answer is "not proven" (False).
+
+
+def _constraints(leaf) -> dict:
+    """An ``eq`` leaf as constraints on base features (type = atomic number + 1000 * aromatic; ring = in a ring,
+    which n_rings > 0 and min_ring_size > 0 each imply and n_rings = 0 or min_ring_size = 0 each exclude)."""
+    _, feature, value = leaf
+    if feature == "type":
+        return {"atomic_number": value % 1000, "aromatic": value // 1000}
+    if feature == "in_ring":
+        return {"ring": value}
+    if feature in ("n_rings", "min_ring_size"):
+        return {feature: value, "ring": int(value > 0)}
+    return {feature: value}
+
+
+def _leaf_implies(p, q) -> bool:
+    known = _constraints(p)
+    return all(known.get(f) == v for f, v in _constraints(q).items())
+
+
+def _leaf_excludes(p, q) -> bool:
+    """No atom satisfies both leaves."""
+    a, b = _constraints(p), _constraints(q)
+    return any(f in b and b[f] != v for f, v in a.items())
+
+
+def implies(p, q, _cache: dict = {}) -> bool:  # noqa: B006 (a deliberate memo)
+    """Whether predicate p implies predicate q (proven by rules; False when not proven)."""
+    key = (p, q)
+    if key in _cache:
+        return _cache[key]
+    if q == TRUE or p == q:
+        result = True
+    elif p == TRUE:
+        result = False
+    elif p[0] == "or":
+        result = all(implies(c, q) for c in p[1])
+    elif q[0] == "and":
+        result = all(implies(p, c) for c in q[1])
+    elif p[0] == "and" and any(implies(c, q) for c in p[1]):
+        result = True
+    elif q[0] == "or" and any(implies(p, c) for c in q[1]):
+        result = True
+    elif p[0] == "not" and q[0] == "not":
+        result = implies(q[1], p[1])
+    elif p[0] == "eq" and q[0] == "eq":
+        result = _leaf_implies(p, q)
+    elif p[0] == "eq" and q[0] == "not" and q[1][0] == "eq":
+        result = _leaf_excludes(p, q[1])
+    else:
+        result = False
+    _cache[key] = result
+    return result
+
+
+def atom_implications(programs: Programs) -> np.ndarray:
+    """``(predicates, predicates)`` uint8: entry [p, q] = 1 where atom predicate p is proven to imply q."""
+    preds = programs.atom_predicates
+    table = np.zeros((len(preds), len(preds)), dtype=np.uint8)
+    for i, p in enumerate(preds):
+        for j, q in enumerate(preds):
+            table[i, j] = implies(p, q)
+    return table
+
+
+def bond_implications(programs: Programs) -> np.ndarray:
+    """``(bond predicates, bond predicates)`` uint8: [p, q] = 1 where p implies q (exact: over every bond key)."""
+    truth = programs.bond_table().astype(bool)[:, :len(programs.bond_predicates)]
+    return (~(truth[:, :, None] & ~truth[:, None, :]).any(axis=0)).astype(np.uint8)
