@@ -187,3 +187,18 @@ def test_skipping_by_generalisation_changes_no_bit(specvae, fixture_mols):
     evaluator.order = np.arange(len(evaluator.graphs), dtype=np.int64)
     evaluator.general_start = np.zeros(len(evaluator.graphs) + 1, dtype=np.int64)
     np.testing.assert_array_equal(evaluator.compute(mols), with_skips)
+
+
+def test_cycle_queries_are_enumerated_exactly():
+    """One-cycle queries (ring sizes) go to the cycle enumerator, not the search: same bits as RDKit."""
+    smarts = [("*1~*~*~*~*~*~1", 1), ("*1~*~*~*~*~*~1", 2), ("*1~*~*~*~*~*~1", 3), ("C1CCC1", 1), ("*1~*~*~1", 2),
+              ("[$([R]1@[R]@[R]@[R]@[R]@[R]@[R]@[R]@1)]", 1), ("[$([R]1@[R]@[R]@[R]@[R]@[R]@[R]@[R]@[R]@[R]@1)]", 1),
+              ("[$(*1~*~*~*~*~1);O]", 1), ("c1ccccc1", 2), ("[R]1@[R]@[R]@[R]@[R]@[R]1", 1)]  # last: not one kind
+    bits = [BitDef("maccs", i, "smarts", s, n, s) for i, (s, n) in enumerate(smarts)]
+    mols = [Chem.MolFromSmiles(s) for s in (
+        "C12C3C4C1C5C2C3C45", "C1CC2CCC1CC2", "C1CC2CC1C1CCCCC21", "C12C3C1C23", "c1ccc2ccccc2c1", "C1CCCCCCCCC1",
+        "C1CC2CCC3CCCC4CCC1C2C34", "CC1(C)CCCC2(C)C1CCC1(C)C2CCC2CC(O)CCC21C", "O1CCOCCOCCOCCOCCOCC1",
+        "c1ccc2c(c1)c1ccccc1c1ccccc21", "C1CC1", "CCCC", "C1CCC2(CC1)CCCCC2")]
+    evaluator = SubstructureEvaluator(bits)
+    assert len(evaluator.cycle_graphs) == 7
+    np.testing.assert_array_equal(evaluator.compute(mols), reference_bits(mols, bits))

@@ -299,6 +299,16 @@ class SubstructureEvaluator:
         self.req_pred = np.array(req_pred, dtype=np.int64)
         self.req_count = np.array(req_count, dtype=np.int64)
         self.graph_level = np.array([g.level for g in graphs], dtype=np.int64)
+        # graphs that are one cycle of equal atoms and bonds (ring-size queries): enumerated, not searched
+        self.cycle_graphs: dict[int, tuple[int, int, int]] = {}  # graph -> (atom predicate, bond predicate, size)
+        for g, graph in enumerate(graphs):
+            m = len(graph.atoms)
+            if (m >= 3 and len(graph.bonds) == m and len(set(graph.atoms)) == 1
+                    and len({p for _, _, p in graph.bonds}) == 1 and all(d == 2 for d in
+                                                                         self.atom_degree[self.atom_start[g]:
+                                                                                          self.atom_start[g + 1]])
+                    and _components(m, graph.bonds) == 1):
+                self.cycle_graphs[g] = (graph.atoms[0], graph.bonds[0][2], m)
         # until _calibrate and _implications: every root 0, queries in bit order, no implications
         self._root = np.zeros(len(graphs), dtype=np.int64)
         self.order = np.arange(len(self.graphs), dtype=np.int64)
@@ -368,7 +378,8 @@ class SubstructureEvaluator:
                         self.parent_bond_pred, self.back_start, self.back_pos, self.back_pred, self.req_start,
                         self.req_pred, self.req_count, adj_start, adj_nbr, adj_key, atom_ok,
                         bond_implications(self.programs), counts, np.arange(len(general), dtype=np.int64),
-                        np.zeros(len(general) + 1, dtype=np.int64), np.zeros(1, dtype=np.int64), embeds)
+                        np.zeros(len(general) + 1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                        np.zeros(embeds.shape, dtype=np.uint8), embeds)
         rows, cols = np.nonzero(embeds)
         relation = sparse.csr_matrix((np.ones(len(rows), np.int8), (general[cols], rows)), shape=(n, n))
         relation.setdiag(0)
@@ -419,6 +430,28 @@ class SubstructureEvaluator:
             out[bad] = reference_bits([mols[i] for i in bad], self.bits)
         return out
 
+    def _cycles(self, batch, graphs, atom_ok, needs=None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """For cycle graphs (see :data:`cycle_graphs`): graph -> (atom on such a cycle ``(atoms,)``, number of
+        distinct cycles per molecule, up to the graph's need ``(molecules,)``)."""
+        from specvae.chem.substructure.kernels import cycles
+
+        groups: dict[tuple[int, int], list[int]] = {}
+        for g in graphs:
+            atom_pred, bond_pred, _ = self.cycle_graphs[g]
+            groups.setdefault((atom_pred, bond_pred), []).append(g)
+        found = {}
+        for (atom_pred, bond_pred), members in groups.items():
+            lengths = np.array(sorted({self.cycle_graphs[g][2] for g in members}), dtype=np.int64)
+            most = max([1] + [int(needs[g]) for g in members] if needs else [1])
+            on_cycle = np.zeros((len(batch.atomic_number), len(lengths)), dtype=np.uint8)
+            count = np.zeros((batch.n, len(lengths)), dtype=np.int64)
+            cycles(batch.mol_start, batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, atom_pred,
+                   bond_pred, lengths, most, on_cycle, count)
+            for g in members:
+                k = int(np.searchsorted(lengths, self.cycle_graphs[g][2]))
+                found[g] = (on_cycle[:, k], count[:, k])
+        return found
+
     def atom_table(self, batch) -> tuple[np.ndarray, np.ndarray]:
         """Truth table of every atom predicate on every atom of a batch (``uint8 (atoms, predicates)``) and the
         number of atoms of each molecule for which each predicate holds (``(molecules, predicates)``)."""
@@ -446,6 +479,10 @@ class SubstructureEvaluator:
         recursive: dict[int, np.ndarray] = {}
         for level in range(1, int(self.levels.max(initial=0)) + 1):
             graphs = np.flatnonzero(self.anchored & (self.graph_level == level - 1))
+            cyclic = [g for g in graphs.tolist() if g in self.cycle_graphs]
+            for g, (on_cycle, _) in self._cycles(batch, cyclic, atom_ok).items():
+                recursive[g] = on_cycle.astype(bool)
+            graphs = np.array([g for g in graphs.tolist() if g not in self.cycle_graphs], dtype=np.int64)
             result = np.zeros((n_atoms, len(graphs)), dtype=np.uint8)
             if len(graphs):
                 match_anchored(graphs, batch.mol_start, self.atom_start, self.plan_start, self.pos_pred,
@@ -467,11 +504,17 @@ class SubstructureEvaluator:
         if not len(batch.atomic_number):
             return bits
         atom_ok, mol_count = self.atom_table(batch)
+        known = np.zeros((batch.n, len(self.graphs)), dtype=np.uint8)
+        cyclic = {int(g): j for j, g in enumerate(self.graphs.tolist()) if g in self.cycle_graphs}
+        needs = {int(g): int(self.needs[j]) for g, j in cyclic.items()}
+        for g, (_, count) in self._cycles(batch, list(cyclic), atom_ok, needs).items():
+            j = cyclic[g]
+            known[:, j] = np.where(count >= self.needs[j], 1, 2)
         match_molecules(self.graphs, self.needs, self._root[self.graphs], batch.mol_start, self.atom_start,
                         self.plan_start, self.pos_pred, self.pos_degree, self.parent, self.parent_bond_pred,
                         self.back_start, self.back_pos, self.back_pred, self.req_start, self.req_pred,
                         self.req_count, batch.adj_start, batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok,
-                        mol_count, self.order, self.general_start, self.general, bits)
+                        mol_count, self.order, self.general_start, self.general, known, bits)
         return bits
 
 

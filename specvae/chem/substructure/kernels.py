@@ -220,13 +220,14 @@ def _possible(g, i, req_start, req_pred, req_count, mol_count):
 @njit(cache=True)
 def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, pos_pred, pos_degree, parent,
                     parent_bond_pred, back_start, back_pos, back_pred, req_start, req_pred, req_count, adj_start,
-                    adj_nbr, adj_key, atom_ok, bond_ok, mol_count, order, general_start, general, out):
+                    adj_nbr, adj_key, atom_ok, bond_ok, mol_count, order, general_start, general, known, out):
     """``out[i, j]`` = graph ``graphs[j]`` has ``needs[j]`` unique matches in molecule i.
 
     Graphs are decided in the order ``order``. Graph j is false without a search where one of its generalisations
     ``general[general_start[j]:general_start[j + 1]]`` (graphs decided before it, needing one match) is false, or
     where the molecule lacks, for one of its predicates ``req_pred``, ``req_count`` atoms satisfying it
-    (``mol_count[molecule, predicate]``); otherwise the search starts from its atom ``roots_of[j]``.
+    (``mol_count[molecule, predicate]``); ``known[i, j]`` 1 or 2 is an answer found otherwise (true or false, see
+    :func:`cycles`); otherwise the search starts from its atom ``roots_of[j]``.
     """
     plans = (pos_pred, pos_degree, parent, parent_bond_pred, back_start, back_pos, back_pred)
     graph = (adj_start, adj_nbr, adj_key)
@@ -267,7 +268,14 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
                 if failed[general[x]]:
                     skip = True
                     break
-            if skip or not _possible(g, i, req_start, req_pred, req_count, mol_count):
+            if skip:
+                continue
+            if known[i, j]:
+                if known[i, j] == 1:
+                    out[i, j] = 1
+                    failed[j] = False
+                continue
+            if not _possible(g, i, req_start, req_pred, req_count, mol_count):
                 continue
             m = atom_start[g + 1] - atom_start[g]
             p0 = plan_start[g] + roots_of[j] * m
@@ -310,3 +318,78 @@ def match_anchored(graphs, mol_start, atom_start, plan_start, pos_pred, pos_degr
                     n_roots += 1
             _search(p0, m, first, last, roots, 0, n_roots, 0, out, j, plans, graph, atom_ok, bond_ok, used, assign,
                     cursor, found)
+
+
+@njit(cache=True)
+def cycles(mol_start, adj_start, adj_nbr, adj_key, atom_ok, bond_ok, atom_pred, bond_pred, lengths, max_count,
+           on_cycle, count):
+    """Simple cycles of the given ``lengths`` whose atoms satisfy ``atom_pred`` and bonds ``bond_pred``.
+
+    ``on_cycle[a, k]`` = atom a lies on such a cycle of length ``lengths[k]``; ``count[i, k]`` = distinct atom
+    sets of such cycles in molecule i, counted up to ``max_count``. (A query that is one cycle of equal atoms and
+    bonds: this enumerates each cycle from its lowest atom instead of searching from every atom.)
+    """
+    longest = 0
+    for k in range(len(lengths)):
+        longest = max(longest, lengths[k])
+    index = np.full(longest + 1, -1, np.int64)
+    for k in range(len(lengths)):
+        index[lengths[k]] = k
+    path = np.zeros(longest, np.int64)
+    cursor = np.zeros(longest, np.int64)
+    sets = np.zeros((len(lengths), max(max_count, 1), longest), np.int64)
+    n_atoms = len(adj_start) - 1
+    on_path = np.zeros(n_atoms, np.bool_)
+    for i in range(len(mol_start) - 1):
+        for k in range(len(lengths)):
+            count[i, k] = 0
+        for s in range(mol_start[i], mol_start[i + 1]):
+            if atom_ok[s, atom_pred] == 0:
+                continue
+            path[0] = s
+            on_path[s] = True
+            cursor[0] = adj_start[s]
+            depth = 0  # path[0..depth] placed
+            while depth >= 0:
+                x = path[depth]
+                advanced = False
+                while cursor[depth] < adj_start[x + 1]:
+                    e = cursor[depth]
+                    cursor[depth] += 1
+                    if bond_ok[adj_key[e], bond_pred] == 0:
+                        continue
+                    y = adj_nbr[e]
+                    length = depth + 1
+                    if y == s:
+                        # a cycle s .. x (each found in both directions: keep path[1] < x)
+                        if length >= 3 and index[length] >= 0 and path[1] < x:
+                            k = index[length]
+                            for t in range(length):
+                                on_cycle[path[t], k] = 1
+                            if count[i, k] < max_count:
+                                atoms = np.sort(path[:length])
+                                new = True
+                                for f in range(count[i, k]):
+                                    same = True
+                                    for t in range(length):
+                                        if sets[k, f, t] != atoms[t]:
+                                            same = False
+                                            break
+                                    if same:
+                                        new = False
+                                        break
+                                if new:
+                                    sets[k, count[i, k], :length] = atoms
+                                    count[i, k] += 1
+                        continue
+                    if y < s or on_path[y] or length >= longest or atom_ok[y, atom_pred] == 0:
+                        continue
+                    depth += 1
+                    path[depth] = y
+                    on_path[y] = True
+                    cursor[depth] = adj_start[y]
+                    advanced = True
+                    break
+                if not advanced:
+                    on_path[x] = False
+                    depth -= 1

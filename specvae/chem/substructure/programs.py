@@ -70,6 +70,27 @@ def _recursive_smarts(atom_smarts: str) -> list[str]:
     return found
 
 
+def _cycle_bonds(query) -> set[tuple[int, int]]:
+    """Bonds of a query graph that lie on a cycle (not bridges), as (begin, end) atom indices."""
+    neighbours: dict[int, list[int]] = {a.GetIdx(): [] for a in query.GetAtoms()}
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in query.GetBonds()]
+    for a, b in bonds:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    cyclic = set()
+    for a, b in bonds:  # on a cycle when b is reachable from a without this bond
+        seen, stack = {a}, [a]
+        while stack:
+            x = stack.pop()
+            for y in neighbours[x]:
+                if y not in seen and {x, y} != {a, b}:
+                    seen.add(y)
+                    stack.append(y)
+        if b in seen:
+            cyclic.add((a, b))
+    return cyclic
+
+
 def _parse_lines(text: str) -> list[tuple[int, list[str]]]:
     return [((len(line) - len(line.lstrip(" "))) // 2, line.split()) for line in text.splitlines() if line.strip()]
 
@@ -264,9 +285,22 @@ class Programs:
             raise ValueError(f"invalid SMARTS in fingerprint definition: {smarts!r}")
         if query.GetNumAtoms() == 0:
             raise Unsupported("empty query")
-        atoms = [self.atom_column(self._atom_predicate(atom, depth), atom.GetSmarts()) for atom in query.GetAtoms()]
-        bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), self.bond_column(self._bond_predicate(b), b.GetSmarts()))
-                 for b in query.GetBonds()]
+        # An embedding maps a cycle of the query onto a cycle of the molecule, whose atoms and bonds are ring
+        # atoms and ring bonds (a cycle basis, RDKit's rings, covers every cycle edge): say so in the predicates.
+        cyclic = _cycle_bonds(query)
+        ring_atoms = {i for bond in cyclic for i in bond}
+        atoms = []
+        for atom in query.GetAtoms():
+            node, text = self._atom_predicate(atom, depth), atom.GetSmarts()
+            if atom.GetIdx() in ring_atoms:
+                node, text = _combine("and", [node, ("eq", "in_ring", 1)]), f"[$({text});R]"
+            atoms.append(self.atom_column(node, text))
+        bonds = []
+        for b in query.GetBonds():
+            node, text = self._bond_predicate(b), b.GetSmarts() or "-,:"
+            if (b.GetBeginAtomIdx(), b.GetEndAtomIdx()) in cyclic:
+                node, text = _combine("and", [node, ("eq", "bond_in_ring", 1)]), f"{text};@"
+            bonds.append((b.GetBeginAtomIdx(), b.GetEndAtomIdx(), self.bond_column(node, text)))
         level = max(self.atom_levels[c] for c in atoms)
         self._graph_index[smarts] = len(self.graphs)
         self.graphs.append(Graph(smarts, atoms, bonds, level))
