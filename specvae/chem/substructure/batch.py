@@ -33,7 +33,7 @@ class MoleculeBatch:
                     Chem.Bond.GetIsAromatic)
         atom_columns = [[] for _ in atom_get]
         bond_columns = [[] for _ in bond_get]
-        ring_atoms, ring_bonds = [], []
+        ring_atoms = []
         n_atoms = np.zeros(n, dtype=np.int64)
         n_bonds = np.zeros(n, dtype=np.int64)
         n_rings = np.zeros(n, dtype=np.int64)
@@ -41,8 +41,7 @@ class MoleculeBatch:
         for i, mol in enumerate(mols):
             try:  # RDKit raises where ring information or implicit valences were never computed
                 info = mol.GetRingInfo()
-                info.NumRings()
-                rings_a, rings_b = info.AtomRings(), info.BondRings()
+                rings_a = info.AtomRings() if info.NumRings() else ()
                 atoms = list(map(mol.GetAtomWithIdx, range(mol.GetNumAtoms())))
                 bonds = list(map(mol.GetBondWithIdx, range(mol.GetNumBonds())))
                 atom_values = [list(map(get, atoms)) for get in atom_get]
@@ -56,7 +55,6 @@ class MoleculeBatch:
                 column.extend(values)
             n_atoms[i], n_bonds[i], n_rings[i] = len(atoms), len(bonds), len(rings_a)
             ring_atoms.append(rings_a)
-            ring_bonds.append(rings_b)
         self.n = n
         self.ok = ok
         self.mol_start = np.concatenate([[0], np.cumsum(n_atoms)])
@@ -76,18 +74,33 @@ class MoleculeBatch:
         if len(self.bond_type) and (self.bond_type.max() >= N_BOND_TYPES or self.bond_type.min() < 0):
             raise ValueError("unknown RDKit bond type")
 
+        ends = np.concatenate([self.bond_begin, self.bond_end])
+        self.degree = np.bincount(ends, minlength=total_atoms)
+        # neighbour lists (CSR): for atom a, neighbours adj_nbr[adj_start[a]:adj_start[a+1]] via bonds adj_bond
+        others = np.concatenate([self.bond_end, self.bond_begin])
+        bond_ids = np.concatenate([np.arange(total_bonds), np.arange(total_bonds)])
+        order = np.argsort(ends, kind="stable")
+        self.adj_nbr = others[order]
+        self.adj_bond = bond_ids[order]
+        self.adj_start = np.concatenate([[0], np.cumsum(self.degree)])
+
         # rings: flat member lists (global atom / bond indices), one size per ring
         self.ring_mol = np.repeat(np.arange(n), n_rings)
         self.ring_size = np.fromiter((len(r) for rings in ring_atoms for r in rings), dtype=np.int64,
                                      count=int(n_rings.sum()))
         atom_offset = np.repeat(self.mol_start[:-1], n_rings)
-        bond_offset = np.repeat(self.bond_mol_start[:-1], n_rings)
         members = np.repeat(np.arange(len(self.ring_size)), self.ring_size)
         self.ring_atom = np.fromiter(chain.from_iterable(chain.from_iterable(ring_atoms)), dtype=np.int64,
                                      count=int(self.ring_size.sum())) + atom_offset[members]
-        self.ring_bond = np.fromiter(chain.from_iterable(chain.from_iterable(ring_bonds)), dtype=np.int64,
-                                     count=int(self.ring_size.sum())) + bond_offset[members]
-        self.ring_start = np.concatenate([[0], np.cumsum(self.ring_size)])
+        self.ring_start = np.concatenate([[0], np.cumsum(self.ring_size)]).astype(np.int64)
+        self.ring_bond = np.zeros(len(self.ring_atom), dtype=np.int64)
+        if len(self.ring_atom):
+            from specvae.chem.substructure.kernels import ring_bonds
+
+            bad = np.zeros(n, dtype=bool)
+            ring_bonds(self.ring_start, self.ring_atom, self.ring_mol, self.adj_start, self.adj_nbr, self.adj_bond,
+                       self.ring_bond, bad)
+            self.ok &= ~bad
 
         self.bond_in_ring = np.zeros(total_bonds, dtype=np.int64)
         self.bond_in_ring[self.ring_bond] = 1
@@ -98,8 +111,6 @@ class MoleculeBatch:
             big = np.full(total_atoms, np.iinfo(np.int64).max)
             np.minimum.at(big, self.ring_atom, self.ring_size[members])
             self.min_ring_size = np.where(self.n_rings > 0, big, 0)
-        ends = np.concatenate([self.bond_begin, self.bond_end])
-        self.degree = np.bincount(ends, minlength=total_atoms)
         # SMARTS counts: H and X include hydrogen atoms bonded in the graph (getTotalNumHs(true), getTotalDegree)
         self.total_h = self.hydrogens
         self.total_degree = self.degree + self.hydrogens
@@ -114,14 +125,6 @@ class MoleculeBatch:
                 self.total_degree[start:stop] = [a.GetTotalDegree() for a in atoms]
         ring_ends = np.concatenate([self.bond_begin[self.bond_in_ring == 1], self.bond_end[self.bond_in_ring == 1]])
         self.ring_bonds = np.bincount(ring_ends, minlength=total_atoms)
-
-        # neighbour lists (CSR): for atom a, neighbours adj_nbr[adj_start[a]:adj_start[a+1]] via bonds adj_bond
-        others = np.concatenate([self.bond_end, self.bond_begin])
-        bond_ids = np.concatenate([np.arange(total_bonds), np.arange(total_bonds)])
-        order = np.argsort(ends, kind="stable")
-        self.adj_nbr = others[order]
-        self.adj_bond = bond_ids[order]
-        self.adj_start = np.concatenate([[0], np.cumsum(self.degree)])
         self.bond_key = self.bond_type * 2 + self.bond_in_ring
         self.adj_key = self.bond_key[self.adj_bond]
 

@@ -242,23 +242,30 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
     assign = np.zeros(max_m, np.int64)
     cursor = np.zeros(max_m, np.int64)
     found = np.zeros((max_need, max_m), np.int64)
-    candidate_start = np.zeros(n_predicates + 1, np.int64)
-    fill = np.zeros(n_predicates, np.int64)
+    # root candidates: for each predicate that is some graph's root, the molecule's atoms satisfying it
+    is_root = np.zeros(n_predicates, np.bool_)
+    for j in range(len(graphs)):
+        g = graphs[j]
+        is_root[pos_pred[plan_start[g] + roots_of[j] * (atom_start[g + 1] - atom_start[g])]] = True
+    root_preds = np.flatnonzero(is_root)
+    candidate_start = np.zeros(n_predicates, np.int64)
+    candidate_end = np.zeros(n_predicates, np.int64)
     candidates = np.zeros(1024, np.int64)
     failed = np.zeros(len(graphs), np.bool_)
     for i in range(len(mol_start) - 1):
         first, last = mol_start[i], mol_start[i + 1]
-        # the molecule's atoms satisfying each predicate, predicate by predicate
-        for c in range(n_predicates):
-            candidate_start[c + 1] = candidate_start[c] + mol_count[i, c]
-            fill[c] = candidate_start[c]
-        if candidate_start[n_predicates] > len(candidates):
-            candidates = np.zeros(2 * candidate_start[n_predicates], np.int64)
+        total = 0
+        for c in root_preds:
+            candidate_start[c] = total
+            candidate_end[c] = total
+            total += mol_count[i, c]
+        if total > len(candidates):
+            candidates = np.zeros(2 * total, np.int64)
         for a in range(first, last):
-            for c in range(n_predicates):
+            for c in root_preds:
                 if atom_ok[a, c]:
-                    candidates[fill[c]] = a
-                    fill[c] += 1
+                    candidates[candidate_end[c]] = a
+                    candidate_end[c] += 1
         for jj in range(len(order)):
             j = order[jj]
             g = graphs[j]
@@ -280,7 +287,7 @@ def match_molecules(graphs, needs, roots_of, mol_start, atom_start, plan_start, 
             m = atom_start[g + 1] - atom_start[g]
             p0 = plan_start[g] + roots_of[j] * m
             root_pred = pos_pred[p0]
-            if _search(p0, m, first, last, candidates, candidate_start[root_pred], candidate_start[root_pred + 1],
+            if _search(p0, m, first, last, candidates, candidate_start[root_pred], candidate_end[root_pred],
                        needs[j], out, j, plans, graph, atom_ok, bond_ok, used, assign, cursor, found):
                 out[i, j] = 1
                 failed[j] = False
@@ -393,3 +400,22 @@ def cycles(mol_start, adj_start, adj_nbr, adj_key, atom_ok, bond_ok, atom_pred, 
                 if not advanced:
                     on_path[x] = False
                     depth -= 1
+
+
+@njit(cache=True)
+def ring_bonds(ring_start, ring_atom, ring_mol, adj_start, adj_nbr, adj_bond, ring_bond, bad):
+    """The bonds of each ring, between consecutive ring atoms (as RDKit derives its bond rings from its atom
+    rings). A ring whose consecutive atoms are not bonded marks its molecule in ``bad``."""
+    for r in range(len(ring_start) - 1):
+        s, t = ring_start[r], ring_start[r + 1]
+        for k in range(s, t):
+            x = ring_atom[k]
+            y = ring_atom[k + 1] if k + 1 < t else ring_atom[s]
+            ring_bond[k] = -1
+            for e in range(adj_start[x], adj_start[x + 1]):
+                if adj_nbr[e] == y:
+                    ring_bond[k] = adj_bond[e]
+                    break
+            if ring_bond[k] < 0:
+                bad[ring_mol[r]] = True
+                ring_bond[k] = 0

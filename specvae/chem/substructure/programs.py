@@ -71,24 +71,41 @@ def _recursive_smarts(atom_smarts: str) -> list[str]:
 
 
 def _cycle_bonds(query) -> set[tuple[int, int]]:
-    """Bonds of a query graph that lie on a cycle (not bridges), as (begin, end) atom indices."""
-    neighbours: dict[int, list[int]] = {a.GetIdx(): [] for a in query.GetAtoms()}
-    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in query.GetBonds()]
-    for a, b in bonds:
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    cyclic = set()
-    for a, b in bonds:  # on a cycle when b is reachable from a without this bond
-        seen, stack = {a}, [a]
+    """Bonds of a query graph that lie on a cycle (not bridges), as (begin, end) atom indices (Tarjan's bridges)."""
+    n = query.GetNumAtoms()
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in map(query.GetBondWithIdx, range(query.GetNumBonds()))]
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for k, (a, b) in enumerate(bonds):
+        neighbours[a].append((b, k))
+        neighbours[b].append((a, k))
+    order, low = [-1] * n, [0] * n
+    bridges = set()
+    counter = 0
+    for start in range(n):
+        if order[start] >= 0:
+            continue
+        order[start] = low[start] = counter
+        counter += 1
+        stack = [(start, -1, iter(neighbours[start]))]
         while stack:
-            x = stack.pop()
-            for y in neighbours[x]:
-                if y not in seen and {x, y} != {a, b}:
-                    seen.add(y)
-                    stack.append(y)
-        if b in seen:
-            cyclic.add((a, b))
-    return cyclic
+            x, via, edges = stack[-1]
+            for y, k in edges:
+                if k == via:
+                    continue
+                if order[y] < 0:
+                    order[y] = low[y] = counter
+                    counter += 1
+                    stack.append((y, k, iter(neighbours[y])))
+                    break
+                low[x] = min(low[x], order[y])
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[x])
+                    if low[x] > order[parent]:
+                        bridges.add(via)
+    return {bond for k, bond in enumerate(bonds) if k not in bridges}
 
 
 def _parse_lines(text: str) -> list[tuple[int, list[str]]]:
