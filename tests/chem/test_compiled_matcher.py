@@ -145,6 +145,16 @@ def test_rdkit_evaluator_still_matches_plain_rdkit(specvae, fixture_mols):
     np.testing.assert_array_equal(got, reference_bits(mols, specvae.bits))
 
 
+def test_without_numba_the_rdkit_path_computes_everything(specvae, fixture_mols, monkeypatch):
+    import specvae.chem.substructure.evaluator as module
+
+    monkeypatch.setattr(module, "_numba_available", lambda: False)
+    evaluator = SubstructureEvaluator(specvae.bits)
+    assert not evaluator.compiled
+    mols = fixture_mols[:20]
+    np.testing.assert_array_equal(evaluator.compute(mols), reference_bits(mols, specvae.bits))
+
+
 def test_unsanitised_molecules_fail_as_before(specvae):
     mol = Chem.MolFromSmiles("c1ccccc1O", sanitize=False)
     with pytest.raises(RuntimeError):

@@ -1,15 +1,20 @@
-"""Evaluate a list of bit definitions on many molecules: screen first, match only what the screen cannot decide.
+"""Evaluate a list of bit definitions on many molecules.
 
-For a batch of molecules:
+:class:`SubstructureEvaluator` (what ``get_fingerprinter("specvae").compute`` uses) works on batches of molecules:
 
-1. rule bits (element and ring counts, fragments, salts) come from the atoms and ring information directly;
-2. every SMARTS query is precompiled once; :class:`~specvae.chem.substructure.screen.Screen` tests the necessary
-   conditions of all queries on the whole batch with array operations. Queries whose conditions are also sufficient
-   (single atoms, single bonds between exactly described atoms) are answered there;
-3. the remaining (molecule, query) pairs go to RDKit's matcher, one call per query for the whole batch: the batch is
-   an RDKit ``SubstructLibrary`` and its search order is set to the molecules that passed the screen, so the loop over
-   molecules runs in C++;
-4. "at least n matches" bits count unique matches (``maxMatches=n``) only on molecules that match at all.
+1. every SMARTS query is compiled once into a graph of atom and bond predicates
+   (:mod:`~specvae.chem.substructure.programs`); each molecule's atoms, bonds and rings are read once through RDKit
+   (:class:`~specvae.chem.substructure.batch.MoleculeBatch`);
+2. atom predicates become a truth table over all atoms of the batch; recursive SMARTS ``$(...)`` are matched first,
+   anchored at each atom, by the compiled matcher;
+3. the compiled matcher (:mod:`~specvae.chem.substructure.kernels`, numba) decides every (molecule, query) pair:
+   queries run from general to specific, a query whose proven generalisation failed is not searched, and
+   ring-size queries are answered by enumerating rings;
+4. rule bits (element and ring counts, fragments, salts) come from the same arrays.
+
+Queries with a primitive the compiler does not reproduce, and molecules RDKit cannot describe (unsanitised), go to
+plain RDKit matching; without numba the whole batch goes to :class:`RDKitEvaluator`, the previous implementation
+(a screen, then RDKit's matcher on the pairs the screen cannot decide).
 
 :func:`reference_bits` is the plain definition (one RDKit call per molecule and bit) that the tests compare against.
 """
@@ -23,7 +28,7 @@ import numpy as np
 from specvae.chem.substructure.definitions import BitDef
 from specvae.chem.substructure.rules import RuleEvaluator
 
-BATCH_SIZE = 512  # molecules per screening batch: large enough to amortise per-query calls, small in memory
+BATCH_SIZE = 512  # molecules per batch: large enough to amortise per-batch work, small in memory
 
 
 def _compile(smarts: str):
@@ -230,11 +235,13 @@ class SubstructureEvaluator:
         self.graphs = np.array(graphs, dtype=np.int64)
         self.needs = np.array(needs, dtype=np.int64)
         self.unsupported = np.array(unsupported, dtype=np.int64)
+        programs.sort_by_level()
         self.programs = programs
-        self._prepare(programs)
-        if self.compiled and len(self.graphs):
-            self._calibrate()
-            self._implications()
+        if self.compiled:
+            self._prepare(programs)
+            if len(self.graphs):
+                self._calibrate()
+                self._implications()
 
     @property
     def n_bits(self) -> int:
@@ -465,19 +472,20 @@ class SubstructureEvaluator:
         if not n_atoms:
             return atom_ok, mol_count
         features = batch.features()
-        level0 = np.flatnonzero(self.levels == 0)
+        bounds = np.searchsorted(self.levels, np.arange(int(self.levels.max(initial=0)) + 2))  # level blocks
+        level0 = np.arange(bounds[0], bounds[1])
         if len(level0):  # predicates without recursive SMARTS: once per distinct atom
             keys, inverse = _atom_keys(features)
             key_features = {name: values[keys] for name, values in features.items()}
             cache: dict = {}
-            table = np.zeros((len(keys), len(level0)), dtype=np.uint8)
+            table = np.empty((len(keys), len(level0)), dtype=np.uint8)
             for k, c in enumerate(level0):
                 table[:, k] = evaluate(programs.atom_predicates[c], key_features, len(keys), cache=cache)
-            atom_ok[:, level0] = table[inverse]
+            atom_ok[:, bounds[0]:bounds[1]] = table[inverse]
         count_predicates(atom_ok, batch.mol_start, level0, mol_count)
         cache = {}
         recursive: dict[int, np.ndarray] = {}
-        for level in range(1, int(self.levels.max(initial=0)) + 1):
+        for level in range(1, len(bounds) - 1):
             graphs = np.flatnonzero(self.anchored & (self.graph_level == level - 1))
             cyclic = [g for g in graphs.tolist() if g in self.cycle_graphs]
             for g, (on_cycle, _) in self._cycles(batch, cyclic, atom_ok).items():
@@ -491,9 +499,11 @@ class SubstructureEvaluator:
                                batch.adj_nbr, batch.adj_key, atom_ok, self.bond_ok, mol_count, result)
             for k, g in enumerate(graphs):
                 recursive[int(g)] = result[:, k].astype(bool)
-            columns = np.flatnonzero(self.levels == level)
-            for c in columns:
-                atom_ok[:, c] = evaluate(programs.atom_predicates[c], features, n_atoms, recursive, cache)
+            columns = np.arange(bounds[level], bounds[level + 1])
+            block = np.empty((len(columns), n_atoms), dtype=np.uint8)
+            for k, c in enumerate(columns):
+                block[k] = evaluate(programs.atom_predicates[c], features, n_atoms, recursive, cache)
+            atom_ok[:, bounds[level]:bounds[level + 1]] = block.T
             count_predicates(atom_ok, batch.mol_start, columns, mol_count)
         return atom_ok, mol_count
 

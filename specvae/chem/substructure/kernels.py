@@ -61,9 +61,8 @@ def plan(atom_start, atom_pred, atom_degree, bond_start, bond_a, bond_b, bond_pr
                             continue
                         links = 0
                         for e in range(b0, b0 + nb):
-                            if bond_a[e] == i and position[bond_b[e]] >= 0:
-                                links += 1
-                            elif bond_b[e] == i and position[bond_a[e]] >= 0:
+                            if (bond_a[e] == i and position[bond_b[e]] >= 0) or (
+                                    bond_b[e] == i and position[bond_a[e]] >= 0):
                                 links += 1
                         f = frequency[atom_pred[a0 + i]]
                         if links > best_links or (links == best_links and f < best_freq):

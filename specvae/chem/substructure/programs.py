@@ -289,6 +289,17 @@ class Programs:
             self.bond_smarts.append(smarts)
         return self._bond_index[node]
 
+    def sort_by_level(self) -> None:
+        """Renumber atom predicates so that each level's columns are contiguous (level 0 first)."""
+        order = sorted(range(len(self.atom_predicates)), key=lambda c: self.atom_levels[c])
+        new = {old: k for k, old in enumerate(order)}
+        self.atom_predicates = [self.atom_predicates[c] for c in order]
+        self.atom_levels = [self.atom_levels[c] for c in order]
+        self.atom_smarts = [self.atom_smarts[c] for c in order]
+        self._atom_index = {node: new[c] for node, c in self._atom_index.items()}
+        for graph in self.graphs:
+            graph.atoms = [new[c] for c in graph.atoms]
+
     def graph(self, smarts: str, depth: int = 0) -> int:
         """Compile a SMARTS into a graph (shared by text); raises :class:`Unsupported`."""
         if smarts in self._graph_index:
@@ -402,9 +413,7 @@ def implies(p, q, _cache: dict = {}) -> bool:  # noqa: B006 (a deliberate memo)
         result = all(implies(c, q) for c in p[1])
     elif q[0] == "and":
         result = all(implies(p, c) for c in q[1])
-    elif p[0] == "and" and any(implies(c, q) for c in p[1]):
-        result = True
-    elif q[0] == "or" and any(implies(p, c) for c in q[1]):
+    elif (p[0] == "and" and any(implies(c, q) for c in p[1])) or (q[0] == "or" and any(implies(p, c) for c in q[1])):
         result = True
     elif p[0] == "not" and q[0] == "not":
         result = implies(q[1], p[1])
