@@ -152,3 +152,23 @@ class RuleEvaluator:
             if self.salts:
                 row[self.salts] = n_fragments >= 2 and bool((table.charge < 0).any()) and bool((table.charge > 0).any())
             row[self.fragment_columns] = n_fragments >= self.fragment_needs
+
+    def evaluate_batch(self, batch, out: np.ndarray) -> None:
+        """Set the rule bits of every molecule of a :class:`~specvae.chem.substructure.batch.MoleculeBatch` in
+        ``out`` (``uint8`` rows over all bits), as :meth:`evaluate` does one molecule at a time."""
+        if not self.columns:
+            return
+        if len(self.element_columns):
+            counts = batch.element_counts()
+            out[:, self.element_columns] = counts[:, self.element_numbers] >= self.element_needs
+        if len(self.ring_columns):
+            rings = batch.ring_class_counts(_MAX_RING_SIZE, len(RING_CLASSES))
+            out[:, self.ring_columns] = rings[:, self.ring_rows, self.ring_classes] >= self.ring_needs
+        if self.salts or len(self.fragment_columns):
+            n_fragments = batch.fragment_counts()
+            if self.salts:
+                negative = np.bincount(batch.mol_of_atom, weights=batch.charge < 0, minlength=batch.n) > 0
+                positive = np.bincount(batch.mol_of_atom, weights=batch.charge > 0, minlength=batch.n) > 0
+                out[:, self.salts] = ((n_fragments >= 2) & negative & positive)[:, None]
+            if len(self.fragment_columns):
+                out[:, self.fragment_columns] = n_fragments[:, None] >= self.fragment_needs
