@@ -172,7 +172,7 @@ def run_mnist_split(data: str | Path, out: str | Path, *, n_parts: int = 2, opts
                     config: TrainConfig = TrainConfig(epochs=200, batch_size=100, lr=2e-4)) -> dict[str, Any]:
     """Train and test one model on MNIST-Split (``n_parts=2``) or MNIST-Split-3 (``n_parts=3``); see the module.
 
-    The validation split (``opts.n_validation`` images, seed 0) is carved from MNIST train; the best epoch is the
+    The validation split (``opts.n_validation`` images, at most a fifth of the set, seed 0) is carved from MNIST train; the best epoch is the
     one with the highest validation accuracy of the image reconstructed from the top part (appendix A); only that
     accuracy is computed on the validation split after each epoch, all of them once on the test split at the end.
     """
@@ -183,11 +183,12 @@ def run_mnist_split(data: str | Path, out: str | Path, *, n_parts: int = 2, opts
     check_run_directory(out, opts.resume, opts.overwrite)
     bench = "mnist-split" if n_parts == 2 else f"mnist-split-{n_parts}"
     train, test = read_mnist(data, "train"), read_mnist(data, "test")
-    tr, va = validation_split(len(train), opts.n_validation, seed=0)
+    n_validation = min(opts.n_validation, len(train) // 5)
+    tr, va = validation_split(len(train), n_validation, seed=0)
     tr = tr[: limit(len(tr), opts.train_limit)]
     va = va[: limit(len(va), opts.eval_limit)]
     te = np.arange(limit(len(test), opts.eval_limit))
-    oracle, oracle_record = mnist_oracle(data, opts.n_validation, opts.oracle, device, opts.progress)
+    oracle, oracle_record = mnist_oracle(data, n_validation, opts.oracle, device, opts.progress)
     if opts.resume:
         model_config = ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"])
     else:

@@ -42,6 +42,7 @@ def _run(bench: str, data, out, model, supervision, epochs, batch_size, lr, gpu,
     config = TrainConfig(epochs=epochs or e, batch_size=batch_size or b, lr=lr or lr_default, seed=seed,
                          time_limit=time_limit, max_steps_per_epoch=max_steps)
     opts = BenchOptions(model=model, supervision=supervision, gpu=gpu, train_limit=train_limit, eval_limit=eval_limit,
+                        n_validation=500 if bench == "cub" else 5000,
                         oracle=OracleSettings(epochs=oracle_epochs, train_limit=oracle_train_limit,
                                                               eval_limit=oracle_train_limit), resume=resume,
                         overwrite=overwrite, progress=show_progress())
