@@ -5,9 +5,10 @@ from __future__ import annotations
 from specvae.cli._app import app
 
 # Importing a command module registers its commands on ``app``. Keep these imports cheap (typer + stdlib only).
+from specvae.cli import bench as _bench  # noqa: E402,F401
 from specvae.cli import data as _data  # noqa: E402,F401
-from specvae.cli import demo as _demo  # noqa: E402,F401
 from specvae.cli import db as _db  # noqa: E402,F401
+from specvae.cli import demo as _demo  # noqa: E402,F401
 from specvae.cli import evaluate as _evaluate  # noqa: E402,F401
 from specvae.cli import fingerprint as _fingerprint  # noqa: E402,F401
 from specvae.cli import ingest as _ingest  # noqa: E402,F401

@@ -1,0 +1,257 @@
+"""MNIST-SVHN and CUB image-caption benchmarks (paper sections 4.2 and 4.3), built like :func:`run_mnist_split`.
+
+MNIST-SVHN: MNIST and SVHN training images are paired by digit with MMVAE's rule (:func:`pair_by_label`, 30
+random partners per image and class); the list of pairs is the training set. ``supervision`` keeps that share of
+the pairs (seeded) paired; every other pair contributes its MNIST image to the MNIST-only stream and its SVHN image
+to the SVHN-only stream. Validation images (5,000 MNIST, 5,000 SVHN) are held out of both training sets before
+pairing; validation and test pairs use one partner per image. Metrics (MMVAE's): cross-coherence MNIST -> SVHN and
+SVHN -> MNIST (the target oracle's accuracy on reconstructions) and joint coherence of 1,000 prior samples.
+
+CUB: each of the 10 captions of an image is one pair (MMVAE). ``supervision`` keeps that share of the training
+*images* paired with their captions; the other images join the image-only stream, their captions the
+caption-only stream. 500 training images are held out for validation. Metrics: CCA correlation (fitted on the
+training pairs) of image -> caption, caption -> image, prior samples, and the ground truth pairs.
+
+Model selection (both): the best epoch has the highest mean of the three coherences on the validation split. The
+paper selected on joint coherence alone, which uses no validation data at all (prior samples), so we add the two
+cross-coherences measured on the validation pairs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from specvae import checkpoint as ckpt
+from specvae.bench import metrics
+from specvae.bench.run import (
+    NETS,
+    PNG_FILE,
+    BenchOptions,
+    IndexedSteps,
+    image_fetch,
+    limit,
+    mnist_oracle,
+    train_and_test,
+    write_summary,
+)
+from specvae.errors import InputError
+from specvae.loop import TrainConfig, check_run_directory, resolve_device
+from specvae.models import ModalityConfig, ModelConfig
+
+SELECT = ("val_coherence", "max")
+
+
+def _subfolder(data: Path, name: str) -> Path:
+    return data / name if (data / name).is_dir() else data
+
+
+def mnist_svhn_model_config(model: str, latent_dim: int = 20) -> ModelConfig:
+    """Tables A.3 (MNIST: 784-400-L MLP) and A.4 (SVHN: CNN), Bernoulli pixels, latent 20; VAEVAE's joint network
+    projects each modality's features to 400 values (the width of the reference code's joint layer)."""
+    mnist = ModalityConfig("mnist", (1, 28, 28), "bernoulli", encoder_widths=(400,), decoder_widths=(400,))
+    svhn = ModalityConfig("svhn", (3, 32, 32), "bernoulli", encoder=f"{NETS}:SVHNEncoder", decoder=f"{NETS}:SVHNDecoder")
+    return ModelConfig(model=model, modalities=(mnist, svhn), latent_dim=latent_dim, joint_width=400)
+
+
+def svhn_oracle(svhn_dir: Path, n_validation: int, settings, device, progress: bool):
+    from specvae.bench.oracle import load_or_train
+    from specvae.datasets.images import SVHN_FILES, files_digest, read_svhn, validation_split
+
+    def load_data():
+        train, test = read_svhn(svhn_dir, "train"), read_svhn(svhn_dir, "test")
+        tr, va = validation_split(len(train), n_validation, seed=0)
+        return train.images[tr], train.labels[tr], train.images[va], train.labels[va], test.images, test.labels
+
+    digest = files_digest([svhn_dir / f for f in SVHN_FILES.values()])
+    return load_or_train("svhn", f"{digest}:val{n_validation}", load_data, 3, 32, settings, device, progress)
+
+
+def pair_split(labels_a, labels_b, repeats: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from specvae.datasets.images import pair_by_label
+
+    ia, ib = pair_by_label(labels_a, labels_b, repeats=repeats, seed=seed)
+    order = np.random.default_rng([seed, 3]).permutation(len(ia))  # pair_by_label groups by digit
+    return ia[order], ib[order]
+
+
+def pair_streams(ia: np.ndarray, ib: np.ndarray, names: tuple[str, str], supervision: float, seed: int):
+    """A share ``supervision`` of the pairs stays paired; the others feed one unpaired stream per modality."""
+    perm = np.random.default_rng([seed, 1]).permutation(len(ia))
+    k = round(supervision * len(ia))
+    if supervision > 0 and k == 0:
+        raise InputError(f"supervision {supervision:g} of {len(ia)} training pairs leaves no pair; raise it")
+    kept, rest = np.sort(perm[:k]), np.sort(perm[k:])
+    a, b = names
+    return {"paired": {a: ia[kept], b: ib[kept]}, a: {a: ia[rest]}, b: {b: ib[rest]}}
+
+
+def run_mnist_svhn(data: str | Path, out: str | Path, *, opts: BenchOptions = BenchOptions(),
+                   config: TrainConfig = TrainConfig(epochs=50, batch_size=256, lr=1e-3),
+                   repeats: int = 30) -> dict[str, Any]:
+    """Train and test one model on MNIST-SVHN (see the module); ``data`` holds the MNIST IDX files and SVHN's
+    ``train_32x32.mat`` / ``test_32x32.mat`` (or subfolders ``mnist/`` and ``svhn/``)."""
+    from specvae.bench.plots import first_per_digit, pair_grid
+    from specvae.datasets.images import read_mnist, read_svhn, validation_split
+
+    data, out = Path(data), Path(out)
+    device = resolve_device(opts.gpu)
+    check_run_directory(out, opts.resume, opts.overwrite)
+    mnist_dir, svhn_dir = _subfolder(data, "mnist"), _subfolder(data, "svhn")
+    m_train, m_test = read_mnist(mnist_dir, "train"), read_mnist(mnist_dir, "test")
+    s_train, s_test = read_svhn(svhn_dir, "train"), read_svhn(svhn_dir, "test")
+    m_tr, m_va = validation_split(len(m_train), min(opts.n_validation, len(m_train) // 5), seed=0)
+    s_tr, s_va = validation_split(len(s_train), min(opts.n_validation, len(s_train) // 5), seed=0)
+    m_oracle, m_rec = mnist_oracle(mnist_dir, min(opts.n_validation, len(m_train) // 5), opts.oracle, device,
+                                   opts.progress)
+    s_oracle, s_rec = svhn_oracle(svhn_dir, min(opts.n_validation, len(s_train) // 5), opts.oracle, device,
+                                  opts.progress)
+    ia, ib = pair_split(m_train.labels[m_tr], s_train.labels[s_tr], repeats, config.seed)
+    n_pairs = limit(len(ia), opts.train_limit)
+    ia, ib = ia[:n_pairs], ib[:n_pairs]
+    va_a, va_b = pair_split(m_train.labels[m_va], s_train.labels[s_va], 1, config.seed)
+    te_a, te_b = pair_split(m_test.labels, s_test.labels, 1, config.seed)
+    va_a, va_b = va_a[: limit(len(va_a), opts.eval_limit)], va_b[: limit(len(va_b), opts.eval_limit)]
+    te_a, te_b = te_a[: limit(len(te_a), opts.eval_limit)], te_b[: limit(len(te_b), opts.eval_limit)]
+    model_config = (ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"]) if opts.resume
+                    else mnist_svhn_model_config(opts.model))
+    m_images = torch.as_tensor(m_train.images[m_tr]).to(device)
+    s_images = torch.as_tensor(s_train.images[s_tr]).to(device)
+    source = IndexedSteps(pair_streams(ia, ib, ("mnist", "svhn"), opts.supervision, config.seed),
+                          {"mnist": image_fetch(m_images), "svhn": image_fetch(s_images)}, config.batch_size,
+                          config.seed)
+    oracles = {"mnist": m_oracle, "svhn": s_oracle}
+
+    def coherences(model, mx, sx, ml, sl, prefix):
+        out = {f"{prefix}_cross_mnist_to_svhn": metrics.cross_coherence(model, s_oracle, "mnist", "svhn", mx, ml,
+                                                                        device),
+               f"{prefix}_cross_svhn_to_mnist": metrics.cross_coherence(model, m_oracle, "svhn", "mnist", sx, sl,
+                                                                        device),
+               f"{prefix}_joint": metrics.joint_coherence(model, oracles, 1000, config.seed, device)}
+        out[f"{prefix}_coherence"] = float(np.mean(list(out.values())))
+        return out
+
+    val = (m_train.images[m_va][va_a], s_train.images[s_va][va_b], m_train.labels[m_va][va_a],
+           s_train.labels[s_va][va_b])
+    test = (m_test.images[te_a], s_test.images[te_b], m_test.labels[te_a], s_test.labels[te_b])
+    run_info = {"task": "bench-mnist-svhn", "bench": "mnist-svhn", "supervision": opts.supervision,
+                "streams": source.sizes(), "pair_repeats": repeats,
+                "data": {"path": str(data), "n_train_pairs": int(n_pairs), "n_validation": len(va_a),
+                         "n_test": len(te_a)}, "oracles": {"mnist": m_rec, "svhn": s_rec}}
+    summary, net = train_and_test(model_config, source, lambda m: coherences(m, *val, "val"),
+                                  lambda m: coherences(m, *test, "test"), SELECT, out, run_info, config, opts, device)
+    summary["test"] = {k.removeprefix("test_"): v for k, v in summary["test"].items()}
+    summary.update(bench="mnist-svhn", supervision=opts.supervision, streams=source.sizes(),
+                   oracles={k: {f: r.get(f) for f in ("val_accuracy", "test_accuracy", "path")}
+                            for k, r in (("mnist", m_rec), ("svhn", s_rec))})
+    write_summary(out, summary)
+    rows = first_per_digit(test[2])
+    mx, sx = (torch.as_tensor(a[rows]).float().div(255).to(device) for a in test[:2])
+    with torch.no_grad():
+        z = torch.randn(len(rows), model_config.latent_dim, generator=torch.Generator().manual_seed(0)).to(device)
+        recons = {"svhn from mnist": net.predict({"mnist": mx}, ["svhn"])["svhn"],
+                  "mnist from svhn": net.predict({"svhn": sx}, ["mnist"])["mnist"],
+                  "prior: mnist": metrics.decode_mean(net, "mnist", z), "prior: svhn": metrics.decode_mean(net, "svhn", z)}
+    pair_grid({"mnist": mx, "svhn": sx}, recons, out / PNG_FILE)
+    return summary
+
+
+# --- CUB -----------------------------------------------------------------------------------------------------------
+
+def cub_model_config(model: str, vocab_size: int, latent_dim: int = 64) -> ModelConfig:
+    """Tables A.6 (image features: 2048-1024-512-256 MLP, ELU; Laplace likelihood, scale 0.01, weight 0.002 as in
+    MMVAE) and A.5 (captions: CNN, categorical over the vocabulary), latent 64; joint projections of 512."""
+    image = ModalityConfig("image", (2048,), "laplace", encoder_widths=(1024, 512, 256),
+                           decoder_widths=(256, 512, 1024), activation="elu",
+                           likelihood_options={"scale": 0.01, "weight": 0.002})
+    caption = ModalityConfig("caption", (32,), "categorical", encoder=f"{NETS}:CaptionEncoder",
+                             decoder=f"{NETS}:CaptionDecoder", net_options={"vocab_size": vocab_size})
+    return ModelConfig(model=model, modalities=(image, caption), latent_dim=latent_dim, joint_width=512)
+
+
+def run_cub(data: str | Path, out: str | Path, *, opts: BenchOptions = BenchOptions(n_validation=500),
+            config: TrainConfig = TrainConfig(epochs=200, batch_size=100, lr=1e-4)) -> dict[str, Any]:
+    """Train and test one model on CUB image features and captions (see the module and :mod:`specvae.bench.cca`)."""
+    from specvae.bench.cca import SentenceEmbedder, cca_correlation, fit_cca
+    from specvae.bench.plots import caption_sheet
+    from specvae.datasets.cub import CAPTIONS_PER_IMAGE, load_cub
+    from specvae.datasets.images import validation_split
+
+    data, out = Path(data), Path(out)
+    device = resolve_device(opts.gpu)
+    check_run_directory(out, opts.resume, opts.overwrite)
+    train, test, vocab = load_cub(data)
+    n_img = len(train.features)
+    tr_img, va_img = validation_split(n_img, min(opts.n_validation, n_img // 5), seed=0)
+    tr_img = tr_img[: limit(len(tr_img), opts.train_limit)]
+
+    def caps_of(imgs):  # the caption rows of images
+        return (imgs[:, None] * CAPTIONS_PER_IMAGE + np.arange(CAPTIONS_PER_IMAGE)).ravel()
+
+    tr_cap = caps_of(tr_img)
+    embed = SentenceEmbedder(train.tokens[tr_cap], len(vocab))
+    cca = fit_cca(train.features[tr_cap // CAPTIONS_PER_IMAGE], embed(train.tokens[tr_cap]), k=40)
+    model_config = (ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"]) if opts.resume
+                    else cub_model_config(opts.model, len(vocab)))
+    features = torch.as_tensor(train.features).to(device)
+    tokens = torch.as_tensor(train.tokens).to(device)
+    perm = np.random.default_rng([config.seed, 1]).permutation(len(tr_img))
+    k = round(opts.supervision * len(tr_img))
+    if opts.supervision > 0 and k == 0:
+        raise InputError(f"supervision {opts.supervision:g} of {len(tr_img)} training images leaves no pair")
+    kept, rest = np.sort(tr_img[perm[:k]]), np.sort(tr_img[perm[k:]])
+    streams = {"paired": {"image": caps_of(kept) // CAPTIONS_PER_IMAGE, "caption": caps_of(kept)},
+               "image": {"image": rest}, "caption": {"caption": caps_of(rest)}}
+    fetch = {"image": lambda r: features[torch.as_tensor(r, device=device)],
+             "caption": lambda r: tokens[torch.as_tensor(r, device=device)]}
+    source = IndexedSteps(streams, fetch, config.batch_size, config.seed)
+
+    @torch.no_grad()
+    def coherences(model, feats, toks, prefix, batch=500):
+        model.eval()
+        img_t = torch.as_tensor(feats, device=device)
+        cap_t = torch.as_tensor(toks, device=device)
+        i2t = np.concatenate([model.predict({"image": img_t[i:i + batch]}, ["caption"])["caption"].argmax(-1).cpu()
+                              for i in range(0, len(img_t), batch)])
+        t2i = np.concatenate([model.predict({"caption": cap_t[i:i + batch]}, ["image"])["image"].float().cpu()
+                              for i in range(0, len(cap_t), batch)])
+        z = torch.randn(1000, model_config.latent_dim, generator=torch.Generator().manual_seed(config.seed))
+        gen_img = metrics.decode_mean(model, "image", z.to(device)).float().cpu().numpy()
+        gen_cap = metrics.decode_mean(model, "caption", z.to(device)).argmax(-1).cpu().numpy()
+        emb_caps = embed(toks)
+        out = {f"{prefix}_cross_image_to_caption": cca_correlation(cca, feats, embed(i2t)),
+               f"{prefix}_cross_caption_to_image": cca_correlation(cca, t2i, emb_caps),
+               f"{prefix}_joint": cca_correlation(cca, gen_img, embed(gen_cap))}
+        out[f"{prefix}_coherence"] = float(np.mean(list(out.values())))
+        out[f"{prefix}_ground_truth"] = cca_correlation(cca, np.repeat(feats, CAPTIONS_PER_IMAGE, 0)[: len(toks)],
+                                                        emb_caps)
+        return out
+
+    va_img = va_img[: limit(len(va_img), opts.eval_limit)]
+    te_img = np.arange(limit(len(test.features), opts.eval_limit))
+    run_info = {"task": "bench-cub", "bench": "cub", "supervision": opts.supervision, "streams": source.sizes(),
+                "vocabulary": len(vocab), "cca_correlations": cca.correlations[:5].round(4).tolist(),
+                "data": {"path": str(data), "n_train_images": len(tr_img), "n_validation_images": len(va_img),
+                         "n_test_images": len(te_img)}}
+    summary, net = train_and_test(
+        model_config, source, lambda m: coherences(m, train.features[va_img], train.tokens[caps_of(va_img)], "val"),
+        lambda m: coherences(m, test.features[te_img], test.tokens[caps_of(te_img)], "test"), SELECT, out, run_info,
+        config, opts, device)
+    summary["test"] = {k.removeprefix("test_"): v for k, v in summary["test"].items()}
+    summary.update(bench="cub", supervision=opts.supervision, streams=source.sizes(), vocabulary=len(vocab))
+    write_summary(out, summary)
+    with torch.no_grad():
+        shown = te_img[:8]
+        pred = net.predict({"image": torch.as_tensor(test.features[shown], device=device)}, ["caption"])["caption"]
+    lines = []
+    for i, row in enumerate(shown):
+        lines += [f"image {row}: caption   {vocab.decode(test.tokens[row * CAPTIONS_PER_IMAGE])}",
+                  f"{'':>{len(str(row)) + 7}}from image {vocab.decode(pred[i].argmax(-1).cpu().numpy())}", ""]
+    caption_sheet(lines, out / PNG_FILE)
+    return summary
+
+
+__all__ = ["cub_model_config", "mnist_svhn_model_config", "pair_streams", "run_cub", "run_mnist_svhn"]
