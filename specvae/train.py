@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from specvae import __version__
 from specvae import checkpoint as ckpt
@@ -54,6 +55,17 @@ class SpectraSteps:
 
 
 @torch.no_grad()
+def _prediction_sums(p: Tensor, bits: Tensor) -> dict[str, float]:
+    """Summed ``fp_ce`` / ``bit_acc`` / ``tanimoto`` of predicted bit probabilities ``p`` against 0/1 ``bits``."""
+    p = p.float().clamp(1e-7, 1 - 1e-7)
+    ce = -(bits * p.log() + (1 - bits) * (1 - p).log()).sum(1)
+    hard = (p > 0.5).float()
+    union = ((hard + bits) > 0).float().sum(1)
+    tanimoto = torch.where(union > 0, (hard * bits).sum(1) / union.clamp_min(1), torch.ones_like(union))
+    return {"fp_ce": float(ce.sum()), "bit_acc": float((hard == bits).float().mean(1).sum()),
+            "tanimoto": float(tanimoto.sum())}
+
+
 def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: str = "val",
                         batch_size: int = 512) -> dict[str, float]:
     """Fingerprint prediction from spectra alone (posterior mean) and the paired loss, averaged over ``rows``.
@@ -69,14 +81,9 @@ def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: st
     for start in range(0, len(rows), batch_size):
         r = rows[start:start + batch_size]
         x, bits = data.spectra(r), data.fingerprint_bits(r)
-        p = model.predict({"spectrum": x}, ["fingerprint"])["fingerprint"].float().clamp(1e-7, 1 - 1e-7)
-        ce = -(bits * p.log() + (1 - bits) * (1 - p).log()).sum(1)
-        hard = (p > 0.5).float()
-        union = ((hard + bits) > 0).float().sum(1)
-        tanimoto = torch.where(union > 0, (hard * bits).sum(1) / union.clamp_min(1), torch.ones_like(union))
-        sums["fp_ce"] += float(ce.sum())
-        sums["bit_acc"] += float((hard == bits).float().mean(1).sum())
-        sums["tanimoto"] += float(tanimoto.sum())
+        p = model.predict({"spectrum": x}, ["fingerprint"])["fingerprint"]
+        for k, v in _prediction_sums(p, bits).items():
+            sums[k] += v
         if len(r) > 1:
             loss, _ = model([{"spectrum": x, "fingerprint": bits}], generator=generator)
             sums["loss"] += float(loss) * len(r)
@@ -84,6 +91,27 @@ def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: st
     out = {f"{prefix}_{k}": v / n for k, v in sums.items()}
     out[f"{prefix}_bit_ce"] = out[f"{prefix}_fp_ce"] / data.n_bits
     return out
+
+
+def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np.ndarray, prefix: str = "val",
+                           batch_size: int = 4096) -> dict[str, float]:
+    """The metrics of :func:`fingerprint_metrics` for a predictor that ignores the spectrum.
+
+    It predicts every bit's frequency among ``train_rows`` (per spectrum, as the validation rows are weighted), the
+    best constant prediction for cross-entropy: a model must score below its ``fp_ce`` to have learned anything from
+    spectra beyond the fingerprints' marginals.
+    """
+    if len(train_rows) == 0 or len(rows) == 0:
+        return {}
+    counts = sum(data.fingerprint_bits(train_rows[s:s + batch_size]).sum(0)
+                 for s in range(0, len(train_rows), batch_size))
+    freq = (counts / len(train_rows)).unsqueeze(0)
+    sums = {"fp_ce": 0.0, "bit_acc": 0.0, "tanimoto": 0.0}
+    for start in range(0, len(rows), batch_size):
+        bits = data.fingerprint_bits(rows[start:start + batch_size])
+        for k, v in _prediction_sums(freq.expand_as(bits), bits).items():
+            sums[k] += v
+    return {f"{prefix}_{k}": v / len(rows) for k, v in sums.items()}
 
 
 def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "svae", preset: str = "paper",
@@ -115,6 +143,11 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
         "ion_mode": ds.ion_mode(), "data": ds.describe(), "supervision": supervision, "use_unpaired": use_unpaired,
         "streams": streams.sizes(), "parameters": count_parameters(net), "select": list(SELECT),
     }
+    baseline_rows = streams.paired if len(streams.paired) else streams.fingerprint
+    run_info["bit_frequency_baseline"] = bit_frequency_baseline(data, baseline_rows, streams.validation)
+    if run_info["bit_frequency_baseline"]:
+        log.info("bit-frequency baseline (no spectrum): %s",
+                 ", ".join(f"{k}={v:.4g}" for k, v in run_info["bit_frequency_baseline"].items()))
     summary = fit(net, SpectraSteps(data, streams, config.batch_size, config.seed),
                   lambda m: fingerprint_metrics(m, data, streams.validation), config=config, out_dir=out_dir,
                   run_info=run_info, device=device, select=SELECT, resume=resume, overwrite=overwrite,

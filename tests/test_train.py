@@ -42,6 +42,7 @@ def test_train_writes_a_complete_run(data_dir, tmp_path):
     assert config["model"]["model"] == "vaevae"
     assert config["fingerprint"] == {"name": "test", "version": "1", "n_bits": 24}
     assert len(config["data"]["sha256"]) == 64 and config["train"]["seed"] == 0
+    assert config["bit_frequency_baseline"]["val_fp_ce"] > 0
     predictor = Predictor.from_run(run)
     spectra = np.zeros((2, 11000), np.float32)
     spectra[:, 137] = 4.0
@@ -113,3 +114,24 @@ def test_train_on_the_ingested_demo_sample(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["fingerprint"]["name"] == "morgan2" and config["ion_mode"] == "positive"
     assert Predictor.from_run(run).predict_bits(np.zeros((1, 11000), np.float32)).shape == (1, 2048)
+
+
+def test_bit_frequency_baseline_is_the_marginal_predictor(data_dir):
+    from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, training_streams
+    from specvae.train import bit_frequency_baseline
+
+    ds = SpectraDataset.load(data_dir)
+    streams = training_streams(ds)
+    data = DeviceSpectra(ds, torch.device("cpu"))
+    got = bit_frequency_baseline(data, streams.paired, streams.validation)
+    train = data.fingerprint_bits(streams.paired).numpy().astype(np.float64)
+    val = data.fingerprint_bits(streams.validation).numpy().astype(np.float64)
+    p = np.clip(train.mean(0), 1e-7, 1 - 1e-7)
+    ce = -(val * np.log(p) + (1 - val) * np.log(1 - p)).sum(1).mean()
+    hard = p > 0.5
+    tanimoto = [(hard & (v > 0)).sum() / max((hard | (v > 0)).sum(), 1) if (hard | (v > 0)).any() else 1.0
+                for v in val]
+    assert got["val_fp_ce"] == pytest.approx(ce, rel=1e-5)
+    assert got["val_bit_acc"] == pytest.approx((hard == val).mean(), rel=1e-6)
+    assert got["val_tanimoto"] == pytest.approx(np.mean(tanimoto), rel=1e-5)
+    assert bit_frequency_baseline(data, streams.paired[:0], streams.validation) == {}
