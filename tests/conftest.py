@@ -7,8 +7,11 @@ elsewhere.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,10 @@ import pytest
 # Toy models gain nothing from intra-op threads, and OpenMP threads spinning on a busy 2-core machine made single
 # BatchNorm calls take tens of milliseconds. One thread per test process keeps the suite fast and steady.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Never read or write the user's caches (fingerprints, canonical forms, oracles): a test run of work-in-progress code
+# would otherwise leave its results where later real runs trust them. Subprocesses inherit the variable.
+os.environ["SPECVAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="specvae-test-cache-")
+atexit.register(shutil.rmtree, os.environ["SPECVAE_CACHE_DIR"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
