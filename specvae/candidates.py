@@ -110,7 +110,7 @@ def canonical_version() -> str:
     """Key of the standardisation in the cache: results may change with the RDKit version."""
     from rdkit import __version__ as rdkit_version
 
-    return f"specvae-standardize-1/rdkit-{rdkit_version}"
+    return f"specvae-standardize-2/rdkit-{rdkit_version}"
 
 
 def canonicalize_many(texts: Sequence[tuple[str, str]], workers: int = 1, progress: bool = False,

@@ -3,7 +3,8 @@
 Every structure that enters specvae (a spectrum's annotation, a structure-only molecule, a candidate, a database
 entry) goes through :func:`parse_structure`, so identity and fingerprint input are decided the same way everywhere:
 
-1. parse the SMILES (or, failing that, the InChI) with RDKit;
+1. parse the SMILES (or, failing that, the InChI) with RDKit; a molecule rebuilt from InChI gets its amides and
+   lactams back (:func:`amide_form`: RDKit rebuilds them from InChI's mobile hydrogens as imidic acids and lactims);
 2. *standardise* (:func:`standardize`): a multi-component structure (salt, hydrate: SMILES with ``.``) keeps its
    largest organic fragment, since the spectrometer sees the organic ion and ``X.HCl`` must match ``X``; a net charge
    is neutralised where a proton can be added or removed (RDKit ``Uncharger``), while permanently charged molecules
@@ -76,9 +77,59 @@ def mol_from_text(smiles: str | None = None, inchi: str | None = None):
             inchi = "InChI=" + inchi
         mol = Chem.MolFromInchi(inchi, sanitize=True, removeHs=True)
         if mol is not None and mol.GetNumAtoms() > 0:
-            return mol
+            return amide_form(mol)
         raise StructureError(f"invalid InChI {_shorten(inchi)!r}")
     raise StructureError("no structure (neither SMILES nor InChI given)")
+
+
+_TAUTOMER_MOVES = None
+
+
+def amide_form(mol):
+    """Move the mobile hydrogen of imidic acids and lactims (``C(O)=N``) from oxygen to nitrogen (``C(=O)N``), and of
+    ring-carbon imines next to a ring NH (``C(=N)[NH]``, nucleobases) to the exocyclic nitrogen (``C(N)=N``).
+
+    Standard InChI does not say where a mobile hydrogen sits, and RDKit rebuilds amides from it as imidic acids
+    (``CC(=O)Nc1ccccc1`` -> InChI -> ``CC(O)=Nc1ccccc1``). Both forms have the same InChIKey but different
+    substructure bits, so InChI-only structures would get fingerprints that no SMILES-drawn amide has. Applied to
+    molecules built from InChI only; ring forms are moved where RDKit's Kekulé form puts the double bond at the right
+    carbon. The InChIKey is checked to be unchanged (else the molecule is returned as it was).
+    """
+    global _TAUTOMER_MOVES
+    from rdkit import Chem
+
+    if _TAUTOMER_MOVES is None:  # (donor, carbon, acceptor): the H moves from the first atom to the last
+        _TAUTOMER_MOVES = [Chem.MolFromSmarts("[OX2H1+0]-[#6X3]=[#7X2+0]"),
+                           Chem.MolFromSmarts("[#7X3H1+0;R]-[#6X3;R]=[NX2H1+0;!R]")]
+    if not any(a.GetIsAromatic() for a in mol.GetAtoms()) and not any(mol.HasSubstructMatch(q)
+                                                                       for q in _TAUTOMER_MOVES):
+        return mol
+    try:
+        rw = Chem.RWMol(mol)
+        Chem.Kekulize(rw, clearAromaticFlags=True)
+        changed = False
+        for _ in range(2 * rw.GetNumAtoms()):
+            match = next((m for q in _TAUTOMER_MOVES for m in [rw.GetSubstructMatch(q)] if m), None)
+            if not match:
+                break
+            donor, c, acceptor = match
+            rw.GetBondBetweenAtoms(donor, c).SetBondType(Chem.BondType.DOUBLE)
+            rw.GetBondBetweenAtoms(c, acceptor).SetBondType(Chem.BondType.SINGLE)
+            for index in (donor, acceptor):
+                atom = rw.GetAtomWithIdx(index)
+                atom.SetNumExplicitHs(0)
+                atom.SetNoImplicit(False)
+            rw.UpdatePropertyCache(strict=False)
+            changed = True
+        if not changed:
+            return mol
+        out = rw.GetMol()
+        Chem.SanitizeMol(out)
+        if Chem.MolToInchiKey(out) != Chem.MolToInchiKey(mol):
+            return mol
+        return out
+    except Exception:  # noqa: BLE001 - a failed tautomer move keeps the molecule RDKit built
+        return mol
 
 
 def standardize(mol):
