@@ -15,6 +15,7 @@ learning.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from importlib.resources import files
 from pathlib import Path
@@ -102,9 +103,11 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
                  candidates=out / "candidates.csv", cache=cache, progress=progress)
     ranks = np.asarray(_true_ranks(out / "ranked", truth))
     n_candidates = sum(1 for _ in open(out / "candidates.csv")) - 1
+    baseline = json.loads((out / "run" / "config.json").read_text()).get("bit_frequency_baseline", {})
     return {
         "out": str(out), "spectra": report["spectra"]["written"], "structures": n_candidates,
         "best_epoch": summary["best_epoch"], "epochs": summary["epochs"], "val_fp_ce": summary["val_fp_ce"],
+        "baseline_val_fp_ce": baseline.get("val_fp_ce"),
         "test_spectra": len(ranks), "top1": int((ranks <= 1).sum()), "top5": int((ranks <= 5).sum()),
         "top10": int((ranks <= 10).sum()), "median_rank": float(np.median(ranks)),
         "random_median_rank": (n_candidates + 1) / 2,

@@ -65,3 +65,38 @@ class Predictor:
             p = self.model.predict({"spectrum": x}, ["fingerprint"], n_samples=k, generator=generator)["fingerprint"]
             out.append(p.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.spec.n_bits), dtype=np.float32)
+
+
+class BitFrequencyPredictor:
+    """The baseline that ignores the spectrum: every bit's frequency among a dataset's paired training spectra.
+
+    It has the interface of :class:`Predictor`, so ``rank`` and ``evaluate`` accept a dataset directory in place of
+    a run: a model must rank better than this to have learned anything from spectra beyond the fingerprints'
+    marginals (it ranks candidates by how typical their fingerprints are of the training structures).
+    """
+
+    def __init__(self, probs: np.ndarray, spec: FingerprintSpec, ion_mode: str | None):
+        self.probs = np.clip(np.asarray(probs, dtype=np.float32), 1e-6, 1 - 1e-6)
+        self.spec = spec
+        self.ion_mode = ion_mode
+
+    @classmethod
+    def from_dataset(cls, directory: str | Path, chunk: int = 8192) -> BitFrequencyPredictor:
+        """Bit frequencies of the paired training rows of ``directory`` (written by ``specvae ingest``)."""
+        from specvae import schema
+        from specvae.chem.fingerprints import unpack_bits
+        from specvae.datasets.spectra import SpectraDataset
+
+        ds = SpectraDataset.load(directory)
+        rows = ds.rows(schema.TRAIN, schema.PAIRED)
+        if len(rows) == 0:
+            raise InputError(f"{directory} has no paired training spectra to take bit frequencies from")
+        counts = np.zeros(ds.spec.n_bits, dtype=np.int64)
+        for start in range(0, len(rows), chunk):
+            counts += unpack_bits(ds.fingerprints[rows[start:start + chunk]], ds.spec.n_bits).sum(0, dtype=np.int64)
+        return cls(counts / len(rows), ds.spec, ds.ion_mode())
+
+    def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
+                     batch_size: int = 256) -> np.ndarray:
+        """The same probabilities ``(n, n_bits)`` for every spectrum."""
+        return np.repeat(self.probs[None, :], len(spectra), axis=0)

@@ -73,3 +73,31 @@ def test_evaluate_casmi_fixture(tmp_path, run, fixtures):
     assert "positive: 2 challenges" in result.output
     summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert summary["metrics"]["all"]["answer_ranked"] == 2 and summary["settings"]["model"] == str(run)
+
+
+def test_a_dataset_directory_ranks_by_training_bit_frequencies(tmp_path, fixtures):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from specvae.chem.fingerprints import unpack_bits
+    from specvae.predict import BitFrequencyPredictor
+
+    data = tmp_path / "data"
+    result = invoke("ingest", fixtures / "ingest" / "massbank_sample29.msp", "--out", data, "--fingerprint", "morgan2",
+                    "--fractions", "1,0,0", "--no-cache")
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(data / "dataset.parquet").to_pandas()
+    paired = table[(table.kind == "paired") & (table.split == "train")]
+    bits = unpack_bits(np.stack([np.frombuffer(b, np.uint8) for b in paired.fingerprint]), 2048)
+    predictor = BitFrequencyPredictor.from_dataset(data)
+    np.testing.assert_allclose(predictor.probs, np.clip(bits.mean(0), 1e-6, 1 - 1e-6), rtol=1e-6)
+    probs = predictor.predict_bits(np.zeros((3, 11000), np.float32))
+    assert probs.shape == (3, 2048) and (probs == probs[0]).all()
+
+    (tmp_path / "q.mgf").write_text(MGF)
+    (tmp_path / "c.csv").write_text("id,smiles\na,Nc1ccccc1C(=O)O\nb,CCCCCCCCCCCCCCCC(=O)O\n")
+    result = invoke("rank", tmp_path / "q.mgf", "--model", data, "--candidates", tmp_path / "c.csv", "--out",
+                    tmp_path / "r.tsv")
+    assert result.exit_code == 0, result.output
+    ranked = (tmp_path / "r.tsv").read_text().splitlines()
+    assert len(ranked) == 3 and ranked[0].startswith("rank")

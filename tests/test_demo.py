@@ -15,6 +15,7 @@ def test_demo_runs_every_stage(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["-q", "demo", "--out", str(out), "--epochs", "1"])
     assert result.exit_code == 0, result.output
     assert "Top-1" in result.output and "random ordering: 238" in result.output
+    assert "training frequency instead" in result.output
     for part in ("data/dataset.parquet", "data/report.json", "run/best.safetensors", "run/metrics.jsonl",
                  "test_spectra.mgf", "candidates.csv", "ranked/summary.tsv"):
         assert (out / part).exists(), part

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-MODEL = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train`.")
+MODEL = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
+                                                "from `specvae ingest`: the bit-frequency baseline, no model).")
 CHECKPOINT = typer.Option("best", "--checkpoint", help="Weights to load from the run: best or last.")
 GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
 MODE = typer.Option("mean", "--mode", help="Fingerprint from the posterior mean, or the mean over --samples samples "
@@ -23,9 +24,17 @@ OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
 
 
 def load_predictor(model: Path, checkpoint: str, gpu: int | None):
-    """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``."""
-    from specvae.predict import Predictor
+    """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``; for a dataset directory, the
+    bit-frequency baseline of its training split."""
+    import logging
 
+    from specvae import schema
+    from specvae.predict import BitFrequencyPredictor, Predictor
+
+    if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / "config.json").exists():
+        logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
+                                             "frequencies (a baseline that ignores the spectrum)", model)
+        return BitFrequencyPredictor.from_dataset(model)
     return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint)
 
 
