@@ -70,9 +70,9 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
     from specvae.adducts import ADDUCTS
     from specvae.candidates import candidate_fingerprints, canonicalize_many, open_cache
     from specvae.chem.fingerprints import get_fingerprinter
+    from specvae.chem.inputs import read_structures
     from specvae.db import StructureDB, build_db
     from specvae.rank import rank_candidates
-    from specvae.chem.inputs import read_structures
 
     n_max = max(sizes)
     rows, structures = [], []

@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from specvae.chem.inputs import StructureRecord, read_structures
 from specvae.chem.molecules import Structure, StructureError
 from specvae.errors import CheckpointError, InputError
-from specvae.chem.inputs import StructureRecord, read_structures
 
 log = logging.getLogger("specvae.candidates")
 

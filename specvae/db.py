@@ -27,8 +27,8 @@ import numpy as np
 
 from specvae.adducts import Adduct, parse_adduct
 from specvae.candidates import Candidates, Canonical, candidate_fingerprints, canonicalize_many, merge_rows
-from specvae.errors import CheckpointError, InputError
 from specvae.chem.inputs import read_structures
+from specvae.errors import CheckpointError, InputError
 
 log = logging.getLogger("specvae.db")
 

@@ -75,7 +75,7 @@ def _true_ranks(ranked: Path, truth: dict[str, str]) -> list[float]:
 
 
 def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progress: bool = False) -> dict:
-    """Run ingest -> train -> rank on the packaged sample into ``out``; returns the summary (also printed by the CLI)."""
+    """Run ingest -> train -> rank on the packaged sample into ``out``; returns the summary (the CLI prints it)."""
     import shutil
 
     from specvae.candidates import open_cache

@@ -46,7 +46,8 @@ class SpectraSteps:
         for step in self.batches.epoch(epoch):
             groups = []
             if "paired" in step:
-                groups.append({"spectrum": d.spectra(step["paired"]), "fingerprint": d.fingerprint_bits(step["paired"])})
+                rows = step["paired"]
+                groups.append({"spectrum": d.spectra(rows), "fingerprint": d.fingerprint_bits(rows)})
             if "spectrum" in step:
                 groups.append({"spectrum": d.spectra(step["spectrum"])})
             if "fingerprint" in step:

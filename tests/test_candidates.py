@@ -7,8 +7,8 @@ import gzip
 import pytest
 
 from specvae.candidates import canonicalize, load_candidates, write_rejects
-from specvae.errors import InputError
 from specvae.chem.inputs import read_structures
+from specvae.errors import InputError
 
 ETHANOL_KEY = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
 CASMI_HEADER = '"Identifier","CompoundName","MonoisotopicMass","MolecularFormula","SMILES","InChI","InChIKey"\n'

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from specvae.candidates import canonicalize_many, merge_rows
+from specvae.chem.inputs import StructureRecord
 from specvae.rank import (
     average_ranks,
     rank_candidates,
@@ -17,7 +18,6 @@ from specvae.rank import (
     write_fingerprint,
     write_ranking,
 )
-from specvae.chem.inputs import StructureRecord
 
 P = np.array([0.9, 0.2, 0.5])
 

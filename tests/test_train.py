@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from builders import write_dataset
 from typer.testing import CliRunner
 
-from builders import write_dataset
 from specvae.checkpoint import load_tensors
 from specvae.cli import app
 from specvae.loop import TrainConfig

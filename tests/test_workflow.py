@@ -10,8 +10,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from specvae.demo import packaged_sample
 
 

@@ -53,7 +53,8 @@ def mnist_svhn_model_config(model: str, latent_dim: int = 20) -> ModelConfig:
     """Tables A.3 (MNIST: 784-400-L MLP) and A.4 (SVHN: CNN), Bernoulli pixels, latent 20; VAEVAE's joint network
     projects each modality's features to 400 values (the width of the reference code's joint layer)."""
     mnist = ModalityConfig("mnist", (1, 28, 28), "bernoulli", encoder_widths=(400,), decoder_widths=(400,))
-    svhn = ModalityConfig("svhn", (3, 32, 32), "bernoulli", encoder=f"{NETS}:SVHNEncoder", decoder=f"{NETS}:SVHNDecoder")
+    svhn = ModalityConfig("svhn", (3, 32, 32), "bernoulli", encoder=f"{NETS}:SVHNEncoder",
+                          decoder=f"{NETS}:SVHNDecoder")
     return ModelConfig(model=model, modalities=(mnist, svhn), latent_dim=latent_dim, joint_width=400)
 
 
@@ -154,7 +155,8 @@ def run_mnist_svhn(data: str | Path, out: str | Path, *, opts: BenchOptions = Be
         z = torch.randn(len(rows), model_config.latent_dim, generator=torch.Generator().manual_seed(0)).to(device)
         recons = {"svhn from mnist": net.predict({"mnist": mx}, ["svhn"])["svhn"],
                   "mnist from svhn": net.predict({"svhn": sx}, ["mnist"])["mnist"],
-                  "prior: mnist": metrics.decode_mean(net, "mnist", z), "prior: svhn": metrics.decode_mean(net, "svhn", z)}
+                  "prior: mnist": metrics.decode_mean(net, "mnist", z),
+                  "prior: svhn": metrics.decode_mean(net, "svhn", z)}
     pair_grid({"mnist": mx, "svhn": sx}, recons, out / PNG_FILE)
     return summary
 

@@ -173,9 +173,10 @@ def run_mnist_split(data: str | Path, out: str | Path, *, n_parts: int = 2, opts
                     config: TrainConfig = TrainConfig(epochs=200, batch_size=100, lr=2e-4)) -> dict[str, Any]:
     """Train and test one model on MNIST-Split (``n_parts=2``) or MNIST-Split-3 (``n_parts=3``); see the module.
 
-    The validation split (``opts.n_validation`` images, at most a fifth of the set, seed 0) is carved from MNIST train; the best epoch is the
-    one with the highest validation accuracy of the image reconstructed from the top part (appendix A); only that
-    accuracy is computed on the validation split after each epoch, all of them once on the test split at the end.
+    The validation split (``opts.n_validation`` images, at most a fifth of the set, seed 0) is carved from MNIST
+    train; the best epoch is the one with the highest validation accuracy of the image reconstructed from the top
+    part (appendix A); only that accuracy is computed on the validation split after each epoch, all of them once on
+    the test split at the end.
     """
     from specvae.datasets.images import part_rows, read_mnist, validation_split
 

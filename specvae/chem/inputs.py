@@ -170,7 +170,8 @@ def _read_sdf(path: Path) -> Iterator[StructureRecord]:
     with opener(path, "rb") as handle:
         for row, mol in enumerate(Chem.ForwardSDMolSupplier(handle, sanitize=True, removeHs=True)):
             if mol is None or mol.GetNumAtoms() == 0:
-                yield StructureRecord(source=str(path), row=row, line=0, error="invalid SDF record (RDKit cannot read the molblock)")
+                yield StructureRecord(source=str(path), row=row, line=0,
+                                      error="invalid SDF record (RDKit cannot read the molblock)")
                 continue
             props = mol.GetPropsAsDict()
             ident = next((str(props[p]).strip() for p in SDF_ID_PROPS if str(props.get(p, "")).strip()), "")

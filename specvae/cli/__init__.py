@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from specvae.cli._app import app
-
 # Importing a command module registers its commands on ``app``. Keep these imports cheap (typer + stdlib only).
 from specvae.cli import bench as _bench  # noqa: E402,F401
 from specvae.cli import data as _data  # noqa: E402,F401
@@ -15,6 +13,7 @@ from specvae.cli import ingest as _ingest  # noqa: E402,F401
 from specvae.cli import rank as _rank  # noqa: E402,F401
 from specvae.cli import train as _train  # noqa: E402,F401
 from specvae.cli import version as _version  # noqa: E402,F401
+from specvae.cli._app import app
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``specvae fingerprint`` (structures -> Parquet of fingerprints) and ``specvae fingerprint-mask`` (rebuild the mask)."""
+"""``specvae fingerprint`` (structures -> Parquet of fingerprints) and ``specvae fingerprint-mask`` (the mask)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from specvae.cli._app import command, show_progress
 
 @command()
 def fingerprint(
-    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="SMILES (.smi/.txt), CSV/TSV, SDF or MSP; .gz ok.")],
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT",
+                                               help="SMILES (.smi/.txt), CSV/TSV, SDF or MSP; .gz ok.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (rejects: OUT.rejects.tsv).")],
-    name: Annotated[str, typer.Option("--fingerprint", "-f", help="specvae, specvae-pool, morgan2, maccs.")] = "specvae",
+    name: Annotated[str, typer.Option("--fingerprint", "-f",
+                                      help="specvae, specvae-pool, morgan2, maccs.")] = "specvae",
     n_bits: Annotated[int | None, typer.Option("--n-bits", help="Width where the fingerprint allows it.")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes for uncached structures.")] = 1,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the fingerprint cache.")] = False,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from builders import write_dataset
+
 from specvae import schema
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, training_streams
