@@ -47,7 +47,7 @@ def alternatives(smarts: str) -> list[str]:
     does; A and B are screened and matched separately (RDKit would otherwise evaluate every recursive part on every
     atom). Anything else is returned unchanged.
     """
-    from specvae.chem.substructure.screen import _recursive_smarts
+    from specvae.chem.substructure.screen import recursive_smarts
 
     query = _compile(smarts)
     if query.GetNumAtoms() != 1 or query.GetNumBonds():
@@ -58,7 +58,7 @@ def alternatives(smarts: str) -> list[str]:
         return [smarts]
     if lines[0] != "AtomOr" and len(leaves) != 1:
         return [smarts]
-    inner = _recursive_smarts(query.GetAtomWithIdx(0).GetSmarts())
+    inner = recursive_smarts(query.GetAtomWithIdx(0).GetSmarts())
     if len(inner) != len(leaves):
         return [smarts]
     return [alt for part in inner for alt in alternatives(part)]
@@ -74,7 +74,21 @@ def _match_params(max_matches: int = 1):
     return params
 
 
-class RDKitEvaluator:
+class _Batched:
+    """``compute`` in batches of ``BATCH_SIZE`` molecules over the subclass's ``_compute_batch``."""
+
+    n_bits: int
+
+    def compute(self, mols: Sequence) -> np.ndarray:
+        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
+        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
+        for start in range(0, len(mols), BATCH_SIZE):
+            batch = mols[start:start + BATCH_SIZE]
+            out[start:start + len(batch)] = self._compute_batch(batch)
+        return out
+
+
+class RDKitEvaluator(_Batched):
     """Computes the bits ``bits`` (in that order) for RDKit molecules with RDKit's matcher, after a screen.
 
     The compiled :class:`SubstructureEvaluator` gives this class the molecules and queries it cannot handle itself
@@ -111,14 +125,6 @@ class RDKitEvaluator:
     @property
     def n_bits(self) -> int:
         return len(self.bits)
-
-    def compute(self, mols: Sequence) -> np.ndarray:
-        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
-        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
-        for start in range(0, len(mols), BATCH_SIZE):
-            batch = mols[start:start + BATCH_SIZE]
-            out[start:start + len(batch)] = self._compute_batch(batch)
-        return out
 
     def _compute_batch(self, mols: Sequence) -> np.ndarray:
         from rdkit.Chem import rdSubstructLibrary
@@ -197,7 +203,7 @@ CC(C)(C)c1ccc(O)cc1 O=[N+]([O-])c1ccc(cc1)S(=O)(=O)N C=CC(=O)OCC
 """.split()
 
 
-class SubstructureEvaluator:
+class SubstructureEvaluator(_Batched):
     """Computes the bits ``bits`` (in that order) for RDKit molecules: compiled matching, RDKit where it cannot.
 
     Every SMARTS query is compiled (:mod:`~specvae.chem.substructure.programs`) into a graph of atom and bond
@@ -407,14 +413,6 @@ class SubstructureEvaluator:
         lists = [np.flatnonzero(direct[:, b]) for b in range(n)]
         self.general_start = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
         self.general = np.concatenate(lists + [np.zeros(1, np.int64)]).astype(np.int64)
-
-    def compute(self, mols: Sequence) -> np.ndarray:
-        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
-        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
-        for start in range(0, len(mols), BATCH_SIZE):
-            batch = mols[start:start + BATCH_SIZE]
-            out[start:start + len(batch)] = self._compute_batch(batch)
-        return out
 
     def _compute_batch(self, mols: Sequence) -> np.ndarray:
         from specvae.chem.substructure.batch import MoleculeBatch

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from specvae.chem.substructure.screen import recursive_smarts
+
 # RDKit atom primitive -> (feature, how the value is read). Features are computed in batch.py.
 ATOM_FEATURES = {
     "AtomType": "type",  # atomic number + 1000 if aromatic
@@ -49,25 +51,6 @@ TRUE = ("true",)
 
 class Unsupported(ValueError):
     """A query uses a primitive or a construct the compiled matcher does not reproduce exactly."""
-
-
-def _recursive_smarts(atom_smarts: str) -> list[str]:
-    """The SMARTS inside each ``$( )`` of an atom's SMARTS, in order (outermost level only)."""
-    found = []
-    i = 0
-    while i < len(atom_smarts):
-        if atom_smarts.startswith("$(", i):
-            depth, j = 0, i + 1
-            while j < len(atom_smarts):
-                depth += {"(": 1, ")": -1}.get(atom_smarts[j], 0)
-                if depth == 0:
-                    break
-                j += 1
-            found.append(atom_smarts[i + 2:j])
-            i = j + 1
-        else:
-            i += 1
-    return found
 
 
 def _cycle_bonds(query) -> set[tuple[int, int]]:
@@ -341,7 +324,7 @@ class Programs:
         text = atom.DescribeQuery()
         recursive = []
         if "RecursiveStructure" in text:
-            inner = _recursive_smarts(atom.GetSmarts())
+            inner = recursive_smarts(atom.GetSmarts())
             if len(inner) != text.count("RecursiveStructure"):
                 raise Unsupported("cannot pair recursive SMARTS with the query tree")
             recursive = [self.graph(s, depth + 1) for s in inner]

@@ -147,7 +147,7 @@ def _fold(lines, leaf, everything, recursive, position=0, required=True, collect
     return mask, exact, position + 1
 
 
-def _recursive_smarts(atom_smarts: str) -> list[str]:
+def recursive_smarts(atom_smarts: str) -> list[str]:
     """The SMARTS inside each ``$( )`` of an atom's SMARTS, in order (outermost level only)."""
     found = []
     i = 0
@@ -182,7 +182,7 @@ def atom_code_set(query, index: int, collect: list | None = None) -> tuple[np.nd
         text = atom.DescribeQuery()
         recursive = []
         if "RecursiveStructure" in text:
-            inner = _recursive_smarts(atom.GetSmarts())
+            inner = recursive_smarts(atom.GetSmarts())
             if len(inner) == text.count("RecursiveStructure"):
                 for smarts in inner:
                     sub = Chem.MolFromSmarts(smarts)
