@@ -27,9 +27,13 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Reproduce the paper's image benchmarks.", no_args_is_help=True)
 evaluate_app = typer.Typer(help="Score the model on benchmark challenges.", no_args_is_help=True)
 db_app = typer.Typer(help="Local structure databases for candidate retrieval.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
-app.add_typer(evaluate_app, name="evaluate")
-app.add_typer(db_app, name="db")
+# Help panels: the pipeline's commands together, the rest after them.
+START, PIPELINE, MORE = "Start here", "Pipeline: ingest -> fingerprint -> train -> rank / evaluate", "More"
+PANELS = {"demo": START, "ingest": PIPELINE, "fingerprint": PIPELINE, "train": PIPELINE, "rank": PIPELINE,
+          "evaluate": PIPELINE, "db": PIPELINE, "bench": MORE, "data": MORE, "fingerprint-mask": MORE, "version": MORE}
+app.add_typer(bench_app, name="bench", rich_help_panel=PANELS["bench"])
+app.add_typer(evaluate_app, name="evaluate", rich_help_panel=PANELS["evaluate"])
+app.add_typer(db_app, name="db", rich_help_panel=PANELS["db"])
 
 # Errors a user can fix: reported in one line, exit status 1. Anything else is a bug and keeps its traceback.
 USER_ERRORS = (SpecvaeError, ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
@@ -58,6 +62,8 @@ def command(group: typer.Typer = app, name: str | None = None, **kwargs) -> Call
             except KeyboardInterrupt:
                 raise fail("interrupted", code=130) from None
 
+        if group is app:
+            kwargs.setdefault("rich_help_panel", PANELS.get(name or func.__name__.replace("_", "-")))
         return group.command(name=name, **kwargs)(wrapper)
 
     return decorate

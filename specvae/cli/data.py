@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from specvae.cli._app import app, command
+from specvae.cli._app import PANELS, app, command
 
 data_app = typer.Typer(help="External datasets: manifests and checks.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data", rich_help_panel=PANELS["data"])
 
 
 @command(data_app, name="verify")
