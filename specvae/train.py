@@ -55,7 +55,6 @@ class SpectraSteps:
             yield groups
 
 
-@torch.no_grad()
 def _prediction_sums(p: Tensor, bits: Tensor) -> dict[str, float]:
     """Summed ``fp_ce`` / ``bit_acc`` / ``tanimoto`` of predicted bit probabilities ``p`` against 0/1 ``bits``."""
     p = p.float().clamp(1e-7, 1 - 1e-7)
@@ -67,6 +66,7 @@ def _prediction_sums(p: Tensor, bits: Tensor) -> dict[str, float]:
             "tanimoto": float(tanimoto.sum())}
 
 
+@torch.no_grad()
 def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: str = "val",
                         batch_size: int = 512) -> dict[str, float]:
     """Fingerprint prediction from spectra alone (posterior mean) and the paired loss, averaged over ``rows``.
@@ -94,6 +94,7 @@ def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: st
     return out
 
 
+@torch.no_grad()
 def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np.ndarray, prefix: str = "val",
                            batch_size: int = 4096) -> dict[str, float]:
     """The metrics of :func:`fingerprint_metrics` for a predictor that ignores the spectrum.

@@ -135,3 +135,16 @@ def test_bit_frequency_baseline_is_the_marginal_predictor(data_dir):
     assert got["val_bit_acc"] == pytest.approx((hard == val).mean(), rel=1e-6)
     assert got["val_tanimoto"] == pytest.approx(np.mean(tanimoto), rel=1e-5)
     assert bit_frequency_baseline(data, streams.paired[:0], streams.validation) == {}
+
+
+def test_validation_metrics_build_no_autograd_graph(data_dir):
+    from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, training_streams
+    from specvae.models import build_model, spectra_model_config
+    from specvae.train import fingerprint_metrics
+
+    ds = SpectraDataset.load(data_dir)
+    model = build_model(spectra_model_config("svae", n_bits=ds.spec.n_bits, preset="tiny"))
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(torch.is_grad_enabled()))
+    fingerprint_metrics(model, DeviceSpectra(ds, torch.device("cpu")), training_streams(ds).validation)
+    assert seen and not any(seen)
