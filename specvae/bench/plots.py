@@ -35,7 +35,6 @@ def first_per_digit(labels, per_digit: int = 1) -> np.ndarray:
 @torch.no_grad()
 def split_grid(model, images, labels, path: Path, device="cpu") -> None:
     """One column per digit: the original, then the full image reconstructed from all parts and from each part."""
-    plt = _pyplot()
     rows = first_per_digit(labels)
     x = to_float(images[rows]).to(device)
     n_parts = len(model.names)
@@ -43,25 +42,20 @@ def split_grid(model, images, labels, path: Path, device="cpu") -> None:
     sets = metrics.observed_sets(model.names, n_parts)
     panels = [("original", x)] + [(f"from {k}", metrics.reconstruct_full(model, parts, v, x.shape[-2]))
                                   for k, v in sets.items()]
-    fig, axes = plt.subplots(len(panels), len(rows), figsize=(len(rows) * 0.9, len(panels) * 0.95), squeeze=False)
-    for r, (title, imgs) in enumerate(panels):
-        for c in range(len(rows)):
-            ax = axes[r][c]
-            ax.imshow(imgs[c, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(title, fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    _image_grid(panels, len(rows), path)
 
 
 @torch.no_grad()
 def pair_grid(originals: dict[str, torch.Tensor], recons: dict[str, torch.Tensor], path: Path) -> None:
     """Rows of images: each original modality, then each reconstruction (``name -> (n, C, H, W)`` in [0, 1])."""
-    plt = _pyplot()
     panels = [(f"{k}", v) for k, v in originals.items()] + [(k, v) for k, v in recons.items()]
     n = min(len(v) for _, v in panels)
+    _image_grid(panels, n, path)
+
+
+def _image_grid(panels: list[tuple[str, torch.Tensor]], n: int, path: Path) -> None:
+    """One row per ``(title, images (>= n, C, H, W) in [0, 1])`` panel, ``n`` images each, grey or colour."""
+    plt = _pyplot()
     fig, axes = plt.subplots(len(panels), n, figsize=(n * 0.9, len(panels) * 0.95), squeeze=False)
     for r, (title, imgs) in enumerate(panels):
         for c in range(n):
