@@ -113,6 +113,20 @@ def count_predicates(atom_ok, mol_start, columns, mol_count):
 
 
 @njit(cache=True, inline="always")
+def _is_new_set(found, n_found, atoms, m):
+    """Whether the sorted atom indices ``atoms[:m]`` are not already a row of ``found[:n_found, :m]``."""
+    for f in range(n_found):
+        same = True
+        for j in range(m):
+            if found[f, j] != atoms[j]:
+                same = False
+                break
+        if same:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
 def _search(p0, m, first, last, roots, r0, r1, need, hits, column, plans, graph, atom_ok, bond_ok, used, assign,
             cursor, found):
     """Search the plan at positions ``p0:p0 + m`` in the molecule of atoms ``first:last``.
@@ -188,17 +202,7 @@ def _search(p0, m, first, last, roots, r0, r1, need, hits, column, plans, graph,
                 used[first + assign[j]] = False
             return True
         atoms = np.sort(assign[:m])
-        new = True
-        for f in range(n_found):
-            same = True
-            for j in range(m):
-                if found[f, j] != atoms[j]:
-                    same = False
-                    break
-            if same:
-                new = False
-                break
-        if new:
+        if _is_new_set(found, n_found, atoms, m):
             found[n_found, :m] = atoms
             n_found += 1
             if n_found >= need:
@@ -374,17 +378,7 @@ def cycles(mol_start, adj_start, adj_nbr, adj_key, atom_ok, bond_ok, atom_pred, 
                                 on_cycle[path[t], k] = 1
                             if count[i, k] < max_count:
                                 atoms = np.sort(path[:length])
-                                new = True
-                                for f in range(count[i, k]):
-                                    same = True
-                                    for t in range(length):
-                                        if sets[k, f, t] != atoms[t]:
-                                            same = False
-                                            break
-                                    if same:
-                                        new = False
-                                        break
-                                if new:
+                                if _is_new_set(sets[k], count[i, k], atoms, length):
                                     sets[k, count[i, k], :length] = atoms
                                     count[i, k] += 1
                         continue
