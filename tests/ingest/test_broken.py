@@ -70,20 +70,14 @@ def test_msp_corpus_read_directly_never_raises(tmp_path):
     assert len(records) == len(corpus.MSP_RECORDS)
 
 
-def test_mgf_corpus(tmp_path):
-    path = tmp_path / "broken.mgf"
-    path.write_text(corpus.MGF)
+@pytest.mark.parametrize("suffix, text, expected", [("mgf", corpus.MGF, corpus.EXPECTED_MGF),
+                                                     ("json", corpus.JSON, corpus.EXPECTED_JSON)])
+def test_mgf_and_json_corpus(tmp_path, suffix, text, expected):
+    path = tmp_path / f"broken.{suffix}"
+    path.write_text(text)
     report, rejects, table = _run(tmp_path, path)
     _check_invariant(report)
-    assert _outcomes(rejects, table, path) == corpus.EXPECTED_MGF
-
-
-def test_json_corpus(tmp_path):
-    path = tmp_path / "broken.json"
-    path.write_text(corpus.JSON)
-    report, rejects, table = _run(tmp_path, path)
-    _check_invariant(report)
-    assert _outcomes(rejects, table, path) == corpus.EXPECTED_JSON
+    assert _outcomes(rejects, table, path) == expected
 
 
 def test_truncated_gzip(tmp_path, fixtures):
