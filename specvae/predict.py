@@ -81,20 +81,16 @@ class BitFrequencyPredictor:
         self.ion_mode = ion_mode
 
     @classmethod
-    def from_dataset(cls, directory: str | Path, chunk: int = 8192) -> BitFrequencyPredictor:
+    def from_dataset(cls, directory: str | Path) -> BitFrequencyPredictor:
         """Bit frequencies of the paired training rows of ``directory`` (written by ``specvae ingest``)."""
         from specvae import schema
-        from specvae.chem.fingerprints import unpack_bits
-        from specvae.datasets.spectra import SpectraDataset
+        from specvae.datasets.spectra import DeviceSpectra, SpectraDataset
 
         ds = SpectraDataset.load(directory)
         rows = ds.rows(schema.TRAIN, schema.PAIRED)
         if len(rows) == 0:
             raise InputError(f"{directory} has no paired training spectra to take bit frequencies from")
-        counts = np.zeros(ds.spec.n_bits, dtype=np.int64)
-        for start in range(0, len(rows), chunk):
-            counts += unpack_bits(ds.fingerprints[rows[start:start + chunk]], ds.spec.n_bits).sum(0, dtype=np.int64)
-        return cls(counts / len(rows), ds.spec, ds.ion_mode())
+        return cls(DeviceSpectra(ds).bit_frequencies(rows).numpy(), ds.spec, ds.ion_mode())
 
     def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
                      batch_size: int = 256) -> np.ndarray:

@@ -105,9 +105,7 @@ def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np
     """
     if len(train_rows) == 0 or len(rows) == 0:
         return {}
-    counts = sum(data.fingerprint_bits(train_rows[s:s + batch_size]).sum(0)
-                 for s in range(0, len(train_rows), batch_size))
-    freq = (counts / len(train_rows)).unsqueeze(0)
+    freq = data.bit_frequencies(train_rows, batch_size).unsqueeze(0)
     sums = {"fp_ce": 0.0, "bit_acc": 0.0, "tanimoto": 0.0}
     for start in range(0, len(rows), batch_size):
         bits = data.fingerprint_bits(rows[start:start + batch_size])

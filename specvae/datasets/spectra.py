@@ -179,3 +179,10 @@ class DeviceSpectra:
         packed = self.fingerprints[torch.as_tensor(rows, device=self.device)]  # (B, n_bytes)
         bits = (packed.unsqueeze(-1) >> self._shifts) & 1  # (B, n_bytes, 8)
         return bits.flatten(1)[:, : self.n_bits].float()
+
+    def bit_frequencies(self, rows: np.ndarray, batch_size: int = 4096) -> Tensor:
+        """``(n_bits,)`` share of ``rows`` with each bit set (float32; rows must not be empty)."""
+        counts = torch.zeros(self.n_bits, dtype=torch.float64, device=self.device)
+        for start in range(0, len(rows), batch_size):
+            counts += self.fingerprint_bits(rows[start:start + batch_size]).sum(0, dtype=torch.float64)
+        return (counts / len(rows)).float()
