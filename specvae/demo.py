@@ -15,13 +15,13 @@ learning.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
+from specvae import checkpoint as ckpt
 from specvae import schema
 
 log = logging.getLogger("specvae.demo")
@@ -103,7 +103,7 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
                  candidates=out / "candidates.csv", cache=cache, progress=progress)
     ranks = np.asarray(_true_ranks(out / "ranked", truth))
     n_candidates = sum(1 for _ in open(out / "candidates.csv")) - 1
-    baseline = json.loads((out / "run" / "config.json").read_text()).get("bit_frequency_baseline", {})
+    baseline = ckpt.read_json(out / "run" / ckpt.CONFIG_FILE).get("bit_frequency_baseline", {})
     return {
         "out": str(out), "spectra": report["spectra"]["written"], "structures": n_candidates,
         "best_epoch": summary["best_epoch"], "epochs": summary["epochs"], "val_fp_ce": summary["val_fp_ce"],

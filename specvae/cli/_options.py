@@ -28,10 +28,11 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
     bit-frequency baseline of its training split."""
     import logging
 
+    from specvae import checkpoint as ckpt
     from specvae import schema
     from specvae.predict import BitFrequencyPredictor, Predictor
 
-    if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / "config.json").exists():
+    if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / ckpt.CONFIG_FILE).exists():
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
                                              "frequencies (a baseline that ignores the spectrum)", model)
         return BitFrequencyPredictor.from_dataset(model)
