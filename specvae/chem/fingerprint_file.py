@@ -158,10 +158,7 @@ def read_fingerprints(path: str | Path):
     from specvae.chem.fingerprints import FingerprintSpec, unpack_bits
 
     table = pq.read_table(path)
-    meta = table.schema.metadata or {}
-    if schema.META_FINGERPRINT not in meta:
-        raise ValueError(f"{path} has no fingerprint metadata ({schema.META_FINGERPRINT.decode()})")
-    spec = FingerprintSpec.from_json(meta[schema.META_FINGERPRINT])
+    spec = FingerprintSpec.from_table(table, path, "specvae fingerprint")
     column = table.column(schema.FINGERPRINT).to_pylist()
     packed = np.frombuffer(b"".join(column), dtype=np.uint8).reshape(len(column), schema.n_packed_bytes(spec.n_bits))
     return table, spec, unpack_bits(packed, spec.n_bits)

@@ -40,6 +40,18 @@ class FingerprintSpec:
         data = json.loads(text)
         return cls(name=str(data["name"]), version=str(data["version"]), n_bits=int(data["n_bits"]))
 
+    @classmethod
+    def from_table(cls, table, path, written_by: str) -> FingerprintSpec:
+        """The spec in a Parquet table's key-value metadata; :class:`InputError` naming the command that writes such
+        files (``written_by``) when it is missing."""
+        from specvae import schema
+        from specvae.errors import InputError
+
+        meta = table.schema.metadata or {}
+        if schema.META_FINGERPRINT not in meta:
+            raise InputError(f"{path} has no fingerprint metadata; was it written by `{written_by}`?")
+        return cls.from_json(meta[schema.META_FINGERPRINT])
+
     def __str__(self) -> str:
         return f"{self.name} v{self.version} ({self.n_bits} bits)"
 

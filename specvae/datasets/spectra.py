@@ -60,10 +60,7 @@ class SpectraDataset:
         if not file.exists():
             raise FileNotFoundError(2, "no ingested dataset (run `specvae ingest` first)", str(file))
         table = pq.read_table(file)
-        meta = table.schema.metadata or {}
-        if schema.META_FINGERPRINT not in meta:
-            raise InputError(f"{file} has no fingerprint metadata; was it written by `specvae ingest`?")
-        spec = FingerprintSpec.from_json(meta[schema.META_FINGERPRINT])
+        spec = FingerprintSpec.from_table(table, file, "specvae ingest")
         n = table.num_rows
         spectra = table.column(schema.BINS).combine_chunks()
         values = table.column(schema.INTENSITIES).combine_chunks()
