@@ -42,6 +42,16 @@ class ChannelsLast(nn.Module):
         return x.contiguous(memory_format=torch.channels_last)
 
 
+def _conv_stack(shape: tuple[int, int, int], channels: list[int]) -> tuple[list[nn.Module], int]:
+    """4x4 stride-2 convolutions with ReLU over ``(C, H, W)`` images, flattened; returns the layers and the width."""
+    c, h, w = shape
+    layers: list[nn.Module] = [ChannelsLast()]
+    for a, b in zip([c, *channels[:-1]], channels):
+        layers += [nn.Conv2d(a, b, 4, 2, 1), nn.ReLU()]
+    fh, fw = conv_sizes(h, w, len(channels))[-1]
+    return layers + [nn.Flatten()], channels[-1] * fh * fw
+
+
 class SplitImageEncoder(Encoder):
     """Tables A.2 (MNIST-Split, a 1 x 14 x 28 half) and A.7 (MNIST-Split-3, a 1 x 9 x 28 third).
 
@@ -56,12 +66,8 @@ class SplitImageEncoder(Encoder):
         opts = cfg.net_options
         channels = list(opts.get("channels", (64, 128, 256)))
         hidden = int(opts.get("hidden", 786))
-        c, h, w = cfg.shape
-        layers: list[nn.Module] = [ChannelsLast()]
-        for a, b in zip([c, *channels[:-1]], channels):
-            layers += [nn.Conv2d(a, b, 4, 2, 1), nn.ReLU()]
-        fh, fw = conv_sizes(h, w, len(channels))[-1]
-        layers += [nn.Flatten(), nn.Linear(channels[-1] * fh * fw, hidden), nn.ReLU()]
+        layers, flat = _conv_stack(cfg.shape, channels)
+        layers += [nn.Linear(flat, hidden), nn.ReLU()]
         super().__init__(nn.Sequential(*layers), hidden, latent_dim)
 
 
@@ -116,12 +122,8 @@ class SVHNEncoder(Encoder):
 
     def __init__(self, cfg: ModalityConfig, latent_dim: int):
         channels = list(cfg.net_options.get("channels", (32, 64, 128)))
-        c, h, w = cfg.shape
-        layers: list[nn.Module] = [ChannelsLast()]
-        for a, b in zip([c, *channels[:-1]], channels):
-            layers += [nn.Conv2d(a, b, 4, 2, 1), nn.ReLU()]
-        fh, fw = conv_sizes(h, w, len(channels))[-1]
-        super().__init__(nn.Sequential(*layers, nn.Flatten()), channels[-1] * fh * fw, latent_dim)
+        layers, flat = _conv_stack(cfg.shape, channels)
+        super().__init__(nn.Sequential(*layers), flat, latent_dim)
 
 
 class SVHNDecoder(nn.Module):
