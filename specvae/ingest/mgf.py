@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from specvae.ingest.peaks import PeakError, parse_peak_text
+from specvae.ingest.peaks import PeakError, note_peak_error, parse_peak_text
 from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
 
 _BEGIN = re.compile(r"^[ \t]*BEGIN IONS[ \t]*$", re.M)
@@ -86,8 +86,7 @@ def _parse_block(body: str, source: str, index: int, start_line: int, header: di
     try:
         mz, intensity, _ = parse_peak_text(peaks)
     except PeakError as exc:
-        if record.error is None:
-            record.error, record.detail = exc.reason, f"line {peak_line + exc.line_offset}: {exc.detail}"
+        note_peak_error(record, exc, peak_line)
         return record
     record.mz, record.intensity = mz, intensity
     if record.error is None and len(mz) == 0:

@@ -20,6 +20,7 @@ from specvae.ingest.peaks import (
     count_lines,
     locate_bad_values,
     looks_like_metadata,
+    note_peak_error,
     parse_peak_blocks,
     parse_peak_text,
 )
@@ -171,20 +172,17 @@ def _parse_record(block: str, source: str, index: int, start: int, cut_end: bool
     except PeakError as exc:
         split = _following_record(peaks)
         if split is None:
-            if record.error is None:
-                if cut_end and exc.line_offset >= count_lines(peaks) - 1:
-                    record.error, record.detail = "truncated_record", "the file ends inside this record"
-                else:
-                    record.error = exc.reason
-                    record.detail = f"line {peak_line + exc.line_offset}: {exc.detail}"
+            if record.error is None and cut_end and exc.line_offset >= count_lines(peaks) - 1:
+                record.error, record.detail = "truncated_record", "the file ends inside this record"
+            else:
+                note_peak_error(record, exc, peak_line)
             return record, None
         peaks, rest_text = peaks[:split], peaks[split:]
         rest = (rest_text, peak_line + peaks.count("\n"))
         try:
             mz, intensity, _ = parse_peak_text(peaks)
         except PeakError as exc2:
-            if record.error is None:
-                record.error, record.detail = exc2.reason, f"line {peak_line + exc2.line_offset}: {exc2.detail}"
+            note_peak_error(record, exc2, peak_line)
             return record, rest
     record.mz, record.intensity = mz, intensity
     if record.error is not None:

@@ -147,6 +147,13 @@ def locate_bad_values(mz: np.ndarray, intensity: np.ndarray, offsets: np.ndarray
     return np.unique(np.searchsorted(offsets, np.flatnonzero(bad), side="right") - 1)
 
 
+def note_peak_error(record, exc: PeakError, first_line: int) -> None:
+    """Make ``exc`` the record's error, naming the file line it occurred on (``first_line`` is the line of the first
+    peak), unless the record has an error already."""
+    if record.error is None:
+        record.error, record.detail = exc.reason, f"line {first_line + exc.line_offset}: {exc.detail}"
+
+
 def attach_peaks(record, mz: np.ndarray, intensity: np.ndarray, what: str = "record"):
     """Check ``mz``/``intensity`` and set them on ``record``; a problem becomes the record's error (if it has none).
 
