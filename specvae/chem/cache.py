@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -50,6 +51,25 @@ def default_cache_path() -> Path:
     return Path(root) / CACHE_FILE if root else Path.home() / ".cache" / "specvae" / CACHE_FILE
 
 
+def _retry_while_locked(statement, timeout: float) -> None:
+    """Run ``statement``, retrying while another process holds the database.
+
+    SQLite does not call its busy handler for every statement: switching a fresh database to WAL while a second
+    process does the same fails at once with "database is locked", whatever ``busy_timeout`` says.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 class FingerprintCache:
     """Packed fingerprint bits by (spec, InChIKey) in an SQLite file; safe for concurrent processes.
 
@@ -76,9 +96,9 @@ class FingerprintCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
+            _retry_while_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"), self.timeout)
             connection.execute("PRAGMA synchronous = NORMAL")
-            connection.executescript(_SCHEMA)
+            _retry_while_locked(lambda: connection.executescript(_SCHEMA), self.timeout)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
 
