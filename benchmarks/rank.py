@@ -124,7 +124,7 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
 
 
 def bench_model(run: Path, repeats: int, rng) -> list[tuple]:
-    from specvae.predict import Predictor
+    from specvae.retrieval.predict import Predictor
 
     predictor = Predictor.from_run(run)
     rows = []

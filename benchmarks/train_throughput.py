@@ -23,8 +23,8 @@ import time
 
 import torch
 
-from specvae.loop import autocast, compile_networks, resolve_device, train_step
 from specvae.models import build_model, count_parameters, spectra_model_config
+from specvae.training.loop import autocast, compile_networks, resolve_device, train_step
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0, "L4": 121.0}
 MASSBANK_TRAIN_PAIRED = 50_000  # about 80 % of the 63,098 MassBank spectra

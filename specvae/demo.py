@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae import checkpoint as ckpt
 from specvae import schema
+from specvae.training import checkpoint as ckpt
 
 log = logging.getLogger("specvae.demo")
 
@@ -80,10 +80,10 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
 
     from specvae.candidates import open_cache
     from specvae.ingest import ingest
-    from specvae.loop import TrainConfig
-    from specvae.predict import Predictor
     from specvae.query import rank_spectra
-    from specvae.train import train_spectra
+    from specvae.retrieval.predict import Predictor
+    from specvae.training.loop import TrainConfig
+    from specvae.training.spectra import train_spectra
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):

@@ -1,5 +1,5 @@
 """Predictors with known output for ranking tests: an oracle that predicts a chosen structure's fingerprint, and a
-tiny randomly initialised run directory that loads through :meth:`specvae.predict.Predictor.from_run`."""
+tiny randomly initialised run directory that loads through :meth:`specvae.retrieval.predict.Predictor.from_run`."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def write_tiny_run(directory: Path, fingerprint: str = FP, ion_mode: str | None 
     """A run directory (config.json + best.safetensors) holding an untrained tiny model for ``fingerprint``."""
     import torch
 
-    from specvae import checkpoint as ckpt
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.models import build_model, spectra_model_config
+    from specvae.training import checkpoint as ckpt
 
     spec = get_fingerprinter(fingerprint).spec
     config = spectra_model_config(model, n_bits=spec.n_bits, preset="tiny")

@@ -80,7 +80,7 @@ def test_a_dataset_directory_ranks_by_training_bit_frequencies(tmp_path, fixture
     import pyarrow.parquet as pq
 
     from specvae.chem.fingerprints import unpack_bits
-    from specvae.predict import BitFrequencyPredictor
+    from specvae.retrieval.predict import BitFrequencyPredictor
 
     data = tmp_path / "data"
     result = invoke("ingest", fixtures / "ingest" / "massbank_sample29.msp", "--out", data, "--fingerprint", "morgan2",

@@ -102,7 +102,7 @@ def test_needs_exactly_one_candidate_source(casmi, tmp_path):
 def test_real_casmi_2016_with_a_tiny_model(shared_data, tmp_path):
     pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
     from specvae.evaluate import evaluate_casmi
-    from specvae.predict import Predictor
+    from specvae.retrieval.predict import Predictor
 
     root = shared_data / "casmi2016"
     run = write_tiny_run(tmp_path / "run")

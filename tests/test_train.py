@@ -13,11 +13,11 @@ import torch
 from builders import write_dataset
 from typer.testing import CliRunner
 
-from specvae.checkpoint import load_tensors
 from specvae.cli import app
-from specvae.loop import TrainConfig
-from specvae.predict import Predictor
-from specvae.train import train_spectra
+from specvae.retrieval.predict import Predictor
+from specvae.training.checkpoint import load_tensors
+from specvae.training.loop import TrainConfig
+from specvae.training.spectra import train_spectra
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_train_on_the_ingested_demo_sample(tmp_path):
 
 def test_bit_frequency_baseline_is_the_marginal_predictor(data_dir):
     from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, training_streams
-    from specvae.train import bit_frequency_baseline
+    from specvae.training.spectra import bit_frequency_baseline
 
     ds = SpectraDataset.load(data_dir)
     streams = training_streams(ds)
@@ -140,7 +140,7 @@ def test_bit_frequency_baseline_is_the_marginal_predictor(data_dir):
 def test_validation_metrics_build_no_autograd_graph(data_dir):
     from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, training_streams
     from specvae.models import build_model, spectra_model_config
-    from specvae.train import fingerprint_metrics
+    from specvae.training.spectra import fingerprint_metrics
 
     ds = SpectraDataset.load(data_dir)
     model = build_model(spectra_model_config("svae", n_bits=ds.spec.n_bits, preset="tiny"))

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specvae import checkpoint as ckpt
 from specvae.errors import CheckpointError
+from specvae.training import checkpoint as ckpt
 
 log = logging.getLogger("specvae.bench")
 ARCH_VERSION = "digitcnn-1"

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from specvae import checkpoint as ckpt
 from specvae.bench import metrics
 from specvae.bench.run import (
     NETS,
@@ -39,8 +38,9 @@ from specvae.bench.run import (
     write_summary,
 )
 from specvae.errors import InputError
-from specvae.loop import TrainConfig, check_run_directory, resolve_device
 from specvae.models import ModalityConfig, ModelConfig
+from specvae.training import checkpoint as ckpt
+from specvae.training.loop import TrainConfig, check_run_directory, resolve_device
 
 SELECT = ("val_coherence", "max")
 

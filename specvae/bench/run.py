@@ -3,7 +3,7 @@
 
 Every run is one call: build the model from the appendix A networks, build the semi-supervised streams (a share
 ``supervision`` of the training items stays paired, the rest is presented as unpaired single modalities, paper
-section 4), train with :func:`specvae.loop.fit` selecting the best epoch on a validation split carved from the
+section 4), train with :func:`specvae.training.loop.fit` selecting the best epoch on a validation split carved from the
 training set, reload ``best.safetensors``, evaluate once on the test split, and write ``metrics.json`` and
 ``reconstructions.png`` into the run directory next to the loop's files. The test split is never used for selection.
 """
@@ -23,13 +23,13 @@ import torch
 from torch import Tensor
 
 from specvae import __version__
-from specvae import checkpoint as ckpt
 from specvae.bench import metrics
 from specvae.bench.oracle import OracleSettings
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.errors import InputError
-from specvae.loop import TrainConfig, check_run_directory, fit, resolve_device
 from specvae.models import ModalityConfig, ModelConfig, build_model, count_parameters
+from specvae.training import checkpoint as ckpt
+from specvae.training.loop import TrainConfig, check_run_directory, fit, resolve_device
 
 log = logging.getLogger("specvae.bench")
 NETS = "specvae.bench.nets"
@@ -62,7 +62,7 @@ class BenchOptions:
 
 
 class IndexedSteps:
-    """Step source for :func:`specvae.loop.fit` over named streams of per-modality row indices.
+    """Step source for :func:`specvae.training.loop.fit` over named streams of per-modality row indices.
 
     ``streams``: e.g. ``{"paired": {"top": rows, "bottom": rows}, "top": {"top": rows2}, ...}`` (a stream's
     modalities share positions); ``fetch[name](rows)`` returns that modality's batch on the device. Each step is one

@@ -28,9 +28,9 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
     bit-frequency baseline of its training split."""
     import logging
 
-    from specvae import checkpoint as ckpt
     from specvae import schema
-    from specvae.predict import BitFrequencyPredictor, Predictor
+    from specvae.retrieval.predict import BitFrequencyPredictor, Predictor
+    from specvae.training import checkpoint as ckpt
 
     if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / ckpt.CONFIG_FILE).exists():
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "

@@ -36,7 +36,7 @@ def _run(bench: str, data, out, model, supervision, epochs, batch_size, lr, gpu,
     from specvae.bench.oracle import OracleSettings
     from specvae.bench.paper import format_table
     from specvae.bench.run import BenchOptions
-    from specvae.loop import TrainConfig
+    from specvae.training.loop import TrainConfig
 
     e, b, lr_default = DEFAULTS[bench]
     config = TrainConfig(epochs=epochs or e, batch_size=batch_size or b, lr=lr or lr_default, seed=seed,

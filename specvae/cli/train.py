@@ -50,8 +50,8 @@ def train_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
-    from specvae.loop import TrainConfig
-    from specvae.train import train_spectra
+    from specvae.training.loop import TrainConfig
+    from specvae.training.spectra import train_spectra
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, precision=precision,
                          compile=compile_, max_steps_per_epoch=max_steps, time_limit=time_limit)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from specvae import checkpoint as ckpt
 from specvae.chem.fingerprints import FingerprintSpec
 from specvae.errors import CheckpointError, InputError
 from specvae.models import ModelConfig, build_model
+from specvae.training import checkpoint as ckpt
 
 
 class Predictor:

@@ -3,7 +3,7 @@
 ``fit`` trains any :class:`~specvae.models.MultimodalVAE` on the steps of a *step source* (an object with
 ``steps_per_epoch()`` and ``epoch(epoch) -> iterator of groups``, see :mod:`specvae.models.base`), evaluates after
 every epoch with a caller-supplied function on the validation split, keeps the best epoch by one named metric, and
-writes a run directory (:mod:`specvae.checkpoint`) that ``--resume`` continues after an interruption.
+writes a run directory (:mod:`specvae.training.checkpoint`) that ``--resume`` continues after an interruption.
 
 On a GPU it autocasts to bfloat16 and compiles the encoder and decoder networks; on a CPU it runs in float32.
 Under ``torchrun`` every process takes its slice of each step's batches and DistributedDataParallel averages the
@@ -28,9 +28,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from specvae import checkpoint as ckpt
 from specvae.errors import DeviceError, InputError
 from specvae.progress import counter
+from specvae.training import checkpoint as ckpt
 
 log = logging.getLogger("specvae.train")
 

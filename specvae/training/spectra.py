@@ -18,19 +18,19 @@ import torch
 from torch import Tensor
 
 from specvae import __version__
-from specvae import checkpoint as ckpt
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
 from specvae.errors import InputError
-from specvae.loop import TrainConfig, check_run_directory, fit, resolve_device
 from specvae.models import ModelConfig, build_model, count_parameters, spectra_model_config
+from specvae.training import checkpoint as ckpt
+from specvae.training.loop import TrainConfig, check_run_directory, fit, resolve_device
 
 log = logging.getLogger("specvae.train")
 SELECT = ("val_fp_ce", "min")
 
 
 class SpectraSteps:
-    """Step source for :func:`specvae.loop.fit`: dense batches of the three streams on the data's device."""
+    """Step source for :func:`specvae.training.loop.fit`: dense batches of the three streams on the data's device."""
 
     def __init__(self, data: DeviceSpectra, streams: Streams, batch_size: int, seed: int):
         self.data = data
