@@ -2,9 +2,10 @@
 
 Needs no trained model. Parts:
 
-1. ``score``: :func:`specvae.rank.score_packed` on *random* packed fingerprints against *random* bit probabilities
-   (the arithmetic does not depend on the values), and ``score+rank``: the full :func:`specvae.rank.rank_candidates`
-   (cross-entropy, average ranks with ties, sorted table with SMILES/InChIKey/id/name).
+1. ``score``: :func:`specvae.retrieval.scoring.score_packed` on *random* packed fingerprints against *random* bit
+   probabilities (the arithmetic does not depend on the values), and ``score+rank``: the full
+   :func:`specvae.retrieval.scoring.rank_candidates` (cross-entropy, average ranks with ties, sorted table with
+   SMILES/InChIKey/id/name).
 2. With ``--pool``: real structures from a structure file (canonicalised beforehand, not timed), then per spectrum
    ``db query+rank`` (candidates from a structure database built from them: binary search + fingerprints stored in
    the database) and ``cache+rank`` (fingerprints looked up in a warm :class:`specvae.chem.cache.FingerprintCache`,
@@ -45,7 +46,7 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 
 
 def fake_candidates(n: int):
-    from specvae.candidates import Candidates, Canonical
+    from specvae.retrieval.candidates import Candidates, Canonical
 
     structures = [Canonical(smiles="C" * (1 + i % 30), inchikey=f"{i:014d}-UHFFFAOYSA-N", formula="C", mass=12.0,
                             charge=0) for i in range(n)]
@@ -54,7 +55,7 @@ def fake_candidates(n: int):
 
 
 def bench_scoring(sizes, n_bits: int, repeats: int, rng) -> list[tuple]:
-    from specvae.rank import rank_candidates, score_packed
+    from specvae.retrieval.scoring import rank_candidates, score_packed
 
     rows = []
     for n in sizes:
@@ -67,12 +68,12 @@ def bench_scoring(sizes, n_bits: int, repeats: int, rng) -> list[tuple]:
 
 
 def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, workers: int, rng) -> list[tuple]:
-    from specvae.adducts import ADDUCTS
-    from specvae.candidates import candidate_fingerprints, canonicalize_many, open_cache
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.chem.inputs import read_structures
-    from specvae.db import StructureDB, build_db
-    from specvae.rank import rank_candidates
+    from specvae.retrieval.adducts import ADDUCTS
+    from specvae.retrieval.candidates import candidate_fingerprints, canonicalize_many, open_cache
+    from specvae.retrieval.db import StructureDB, build_db
+    from specvae.retrieval.scoring import rank_candidates
 
     n_max = max(sizes)
     rows, structures = [], []
@@ -112,7 +113,7 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
             rows.append((found, "db query+rank", timed(
                 lambda: rank_candidates(probs, *db.query(mz, ["[M+H]+"], ppm=ppm)), repeats)))
             if cache is not None:
-                from specvae.candidates import Candidates
+                from specvae.retrieval.candidates import Candidates
 
                 cands = Candidates(structures=subset, ids=[""] * n, names=[""] * n, merged_ids=[[] for _ in subset])
                 rows.append((n, "cache+rank", timed(lambda: rank_candidates(

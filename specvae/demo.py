@@ -78,10 +78,10 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
     """Run ingest -> train -> rank on the packaged sample into ``out``; returns the summary (the CLI prints it)."""
     import shutil
 
-    from specvae.candidates import open_cache
     from specvae.ingest import ingest
-    from specvae.query import rank_spectra
+    from specvae.retrieval.candidates import open_cache
     from specvae.retrieval.predict import Predictor
+    from specvae.retrieval.ranking import rank_spectra
     from specvae.training.loop import TrainConfig
     from specvae.training.spectra import train_spectra
 

@@ -14,8 +14,8 @@ class OraclePredictor:
     """Predicts ``0.02 + 0.96 * bits(target)`` for the i-th spectrum, with ``targets[i]`` a SMILES string."""
 
     def __init__(self, targets: list[str], ion_mode: str | None = "positive", fingerprint: str = FP):
-        from specvae.candidates import canonicalize
         from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter
+        from specvae.retrieval.candidates import canonicalize
 
         fingerprinter = get_fingerprinter(fingerprint)
         self.spec = fingerprinter.spec

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from specvae.adducts import ADDUCTS, ELECTRON, PROTON, default_adduct, parse_adduct
 from specvae.errors import InputError
+from specvae.retrieval.adducts import ADDUCTS, ELECTRON, PROTON, default_adduct, parse_adduct
 
 GLUCOSE = 180.063388  # C6H12O6, Da
 

@@ -6,9 +6,9 @@ import gzip
 
 import pytest
 
-from specvae.candidates import canonicalize, load_candidates, write_rejects
 from specvae.chem.inputs import read_structures
 from specvae.errors import InputError
+from specvae.retrieval.candidates import canonicalize, load_candidates, write_rejects
 
 ETHANOL_KEY = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
 CASMI_HEADER = '"Identifier","CompoundName","MonoisotopicMass","MolecularFormula","SMILES","InChI","InChIKey"\n'
@@ -102,8 +102,8 @@ def test_unreadable_aromatic_smiles_falls_back_to_kekule():
 def test_fingerprints_in_chunks_equal_one_pass():
     import numpy as np
 
-    from specvae.candidates import candidate_fingerprints
     from specvae.chem.fingerprints import get_fingerprinter
+    from specvae.retrieval.candidates import candidate_fingerprints
 
     spec = get_fingerprinter("morgan2").spec
     structures = [canonicalize(s) for s in ("CCO", "c1ccccc1O", "CC(=O)O", "CCN(CC)CC", "OCC(O)CO")]
@@ -113,13 +113,13 @@ def test_fingerprints_in_chunks_equal_one_pass():
 
 
 def test_canonical_forms_are_cached_failures_included(tmp_path, monkeypatch):
-    from specvae.candidates import canonicalize_many
     from specvae.chem.cache import FingerprintCache
+    from specvae.retrieval.candidates import canonicalize_many
 
     cache = FingerprintCache(tmp_path / "cache.sqlite")
     texts = [("CCO", ""), ("C1CC(", ""), ("", "InChI=1S/CH4/h1H4")]
     first = canonicalize_many(texts, cache=cache)
-    import specvae.candidates as candidates
+    import specvae.retrieval.candidates as candidates
 
     monkeypatch.setattr(candidates, "canonicalize", lambda *a, **k: pytest.fail("parsed again despite the cache"))
     second = canonicalize_many(texts, cache=cache)

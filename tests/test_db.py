@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from specvae.adducts import ADDUCTS
-from specvae.db import StructureDB, build_db
 from specvae.errors import CheckpointError, InputError
+from specvae.retrieval.adducts import ADDUCTS
+from specvae.retrieval.db import StructureDB, build_db
 
 FP = "morgan2"  # fast; the database stores whichever fingerprint it is built with
 

@@ -8,7 +8,7 @@ import pytest
 from rank_helpers import OraclePredictor, write_tiny_run
 
 from specvae.errors import InputError
-from specvae.evaluate import read_solutions, summarize, topk_counts
+from specvae.retrieval.casmi import read_solutions, summarize, topk_counts
 
 ANSWERS = {  # the fixture's challenges, sorted by name
     "Challenge-001": "NC1=C2C=CC(=CC2=CC=C1)S(O)(=O)=O",
@@ -50,7 +50,7 @@ def casmi(fixtures):
 
 
 def test_oracle_ranks_every_answer_first(casmi, tmp_path):
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
 
     summary = evaluate_casmi(**casmi, predictor=OraclePredictor(list(ANSWERS.values())), out=tmp_path / "ev")
     m = summary["metrics"]
@@ -65,7 +65,7 @@ def test_oracle_ranks_every_answer_first(casmi, tmp_path):
 
 
 def test_wrong_prediction_ranks_the_answer_lower(casmi, tmp_path):
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
 
     wrong = "CC1(C)OC2=CC=CC=C2O1"  # not a candidate: the ranks follow its similarity to each candidate
     summary = evaluate_casmi(**casmi, predictor=OraclePredictor([wrong]), out=tmp_path / "ev", ion_mode="positive",
@@ -78,8 +78,8 @@ def test_wrong_prediction_ranks_the_answer_lower(casmi, tmp_path):
 
 
 def test_database_candidates(casmi, tmp_path):
-    from specvae.db import build_db
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
+    from specvae.retrieval.db import build_db
 
     files = sorted(casmi["candidates"].glob("*.csv.gz"))
     build_db(files, tmp_path / "db.parquet", fingerprint="morgan2")
@@ -92,7 +92,7 @@ def test_database_candidates(casmi, tmp_path):
 
 
 def test_needs_exactly_one_candidate_source(casmi, tmp_path):
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
 
     with pytest.raises(InputError, match="exactly one"):
         evaluate_casmi(casmi["challenges"], casmi["solutions"], OraclePredictor(["CCO"]), tmp_path / "ev")
@@ -101,7 +101,7 @@ def test_needs_exactly_one_candidate_source(casmi, tmp_path):
 @pytest.mark.shared_data
 def test_real_casmi_2016_with_a_tiny_model(shared_data, tmp_path):
     pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
     from specvae.retrieval.predict import Predictor
 
     root = shared_data / "casmi2016"
@@ -118,7 +118,7 @@ def test_real_casmi_2016_with_a_tiny_model(shared_data, tmp_path):
 def test_second_evaluation_computes_no_fingerprint(casmi, tmp_path, monkeypatch):
     cache_module = pytest.importorskip("specvae.chem.cache", reason="needs the fingerprint cache (branch fingerprints)")
     from specvae.chem.fingerprints import MorganFingerprinter
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
 
     computed = []
     original = MorganFingerprinter.compute

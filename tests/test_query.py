@@ -11,7 +11,7 @@ from specvae.errors import InputError
 
 pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
 
-from specvae.query import rank_spectra  # noqa: E402
+from specvae.retrieval.ranking import rank_spectra  # noqa: E402
 
 CANDIDATES = ("SMILES,id,name\nCCO,c1,ethanol\nc1ccccc1O,c2,phenol\nC1CC(,c3,broken\nOCC,c4,ethanol again\n"
               "CC(=O)O,c5,acetic acid\n")
@@ -98,8 +98,8 @@ def test_ion_mode_mismatch_warns(files, caplog):
 
 
 def test_candidates_from_the_database(files, fixtures):
-    from specvae.adducts import ADDUCTS
-    from specvae.db import build_db
+    from specvae.retrieval.adducts import ADDUCTS
+    from specvae.retrieval.db import build_db
 
     build_db([fixtures / "structures" / "pubchem_cas_sample.tsv"], files / "db.parquet", fingerprint="morgan2")
     mz = ADDUCTS["[M+H]+"].mz(137.047678)  # C7H7NO2: 20+ isomers in the sample

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from specvae.candidates import canonicalize_many, merge_rows
 from specvae.chem.inputs import StructureRecord
-from specvae.rank import (
+from specvae.retrieval.candidates import canonicalize_many, merge_rows
+from specvae.retrieval.scoring import (
     average_ranks,
     rank_candidates,
     score_bits,

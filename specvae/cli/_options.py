@@ -41,7 +41,7 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
 
 def cache_from(path: Path | None, disabled: bool):
     """The fingerprint cache the options ask for (``None`` when disabled)."""
-    from specvae.candidates import open_cache
+    from specvae.retrieval.candidates import open_cache
 
     return None if disabled else open_cache(path)
 

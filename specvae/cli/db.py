@@ -22,7 +22,7 @@ def build_cmd(
     overwrite: bool = opt.OVERWRITE,
 ):
     """Build a structure database: canonical structures, masses and fingerprints, sorted by mass."""
-    from specvae.db import build_db
+    from specvae.retrieval.db import build_db
 
     record = build_db(inputs, out, fingerprint=fingerprint, cache=opt.cache_from(cache, no_cache), workers=workers,
                       licence=licence, overwrite=overwrite, progress=show_progress())
@@ -38,7 +38,7 @@ def query_cmd(
     ppm: float = opt.PPM,
 ):
     """List the structures whose ion lies within --ppm of --mz (TSV on stdout)."""
-    from specvae.db import StructureDB
+    from specvae.retrieval.db import StructureDB
 
     cands, _ = StructureDB(db).query(mz, adducts, ppm=ppm)
     typer.echo("id\tname\tinchikey\tsmiles\tformula\tmonoisotopic_mass\tadduct")

@@ -26,7 +26,7 @@ def casmi_cmd(
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
 ):
     """Evaluate a model on CASMI-style challenges (polarity from the solutions file)."""
-    from specvae.evaluate import evaluate_casmi
+    from specvae.retrieval.casmi import evaluate_casmi
 
     summary = evaluate_casmi(challenges, solutions, opt.load_predictor(model, checkpoint, gpu), out,
                              candidates=candidates, db=db, ppm=ppm, adducts=adducts or None, ion_mode=ion_mode,

@@ -30,7 +30,7 @@ def rank_cmd(
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
 ):
     """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
-    from specvae.query import rank_spectra
+    from specvae.retrieval.ranking import rank_spectra
 
     out = out or Path(spectra.name.split(".")[0] + ".ranked")
     counts = rank_spectra(spectra, opt.load_predictor(model, checkpoint, gpu), out, candidates=candidates, db=db,

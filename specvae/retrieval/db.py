@@ -5,12 +5,12 @@ Columns (see :data:`DB_COLUMNS`): ``id``, ``name``, ``source`` (input file name)
 structure; a mass given in the input is never used), ``charge`` (net formal charge: 0, or +1 for a permanently charged
 molecule), ``merged_ids`` (``;``-joined ids of duplicates merged into the row) and ``fingerprint`` (packed bits).
 Structures are standardised and merged by first InChIKey block exactly as candidates are
-(:mod:`specvae.candidates`). The Parquet key-value metadata hold the fingerprint spec (``specvae.fingerprint``) and
-a build record (``specvae.db``: inputs with row counts and licence notes, standardisation, specvae version). Rows
-that could not be used are listed in ``<DB>.rejects.tsv`` beside the database.
+(:mod:`specvae.retrieval.candidates`). The Parquet key-value metadata hold the fingerprint spec
+(``specvae.fingerprint``) and a build record (``specvae.db``: inputs with row counts and licence notes,
+standardisation, specvae version). Rows that could not be used are listed in ``<DB>.rejects.tsv`` beside the database.
 
 A query takes a precursor m/z, adducts and a ppm tolerance (on the m/z), turns each adduct's window into a mass
-window (:meth:`specvae.adducts.Adduct.mass_window`) and finds the rows by binary search on the sorted masses.
+window (:meth:`specvae.retrieval.adducts.Adduct.mass_window`) and finds the rows by binary search on the sorted masses.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae.adducts import Adduct, parse_adduct
-from specvae.candidates import Candidates, Canonical, candidate_fingerprints, canonicalize_many, merge_rows
 from specvae.chem.inputs import read_structures
 from specvae.errors import CheckpointError, InputError
+from specvae.retrieval.adducts import Adduct, parse_adduct
+from specvae.retrieval.candidates import Candidates, Canonical, candidate_fingerprints, canonicalize_many, merge_rows
 
 log = logging.getLogger("specvae.db")
 
@@ -69,7 +69,7 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
     fingerprint
         Fingerprint name (default: specvae's default fingerprint); it must match the models the database is used with.
     cache
-        A fingerprint cache (:func:`specvae.candidates.open_cache`) or ``None``.
+        A fingerprint cache (:func:`specvae.retrieval.candidates.open_cache`) or ``None``.
     workers
         Processes for parsing and fingerprints (default 1).
     licence
@@ -86,8 +86,8 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
     import pyarrow.parquet as pq
 
     from specvae import __version__
-    from specvae.candidates import write_rejects
     from specvae.chem.fingerprints import DEFAULT_FINGERPRINT, get_fingerprinter
+    from specvae.retrieval.candidates import write_rejects
     from specvae.schema import META_FINGERPRINT
 
     out = Path(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae.evaluate import RESULT_COLUMNS, TOP_K
+from specvae.retrieval.casmi import RESULT_COLUMNS, TOP_K
 
 GROUP_TITLES = {"all": "all", "positive": "positive", "negative": "negative"}
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae.adducts import Adduct, default_adduct, parse_adduct
 from specvae.errors import InputError
+from specvae.retrieval.adducts import Adduct, default_adduct, parse_adduct
 
 log = logging.getLogger("specvae.query")
 
@@ -168,10 +168,10 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
     which say ``CHARGE=1+`` for negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read
     and rejected.
     """
-    from specvae.candidates import candidate_fingerprints, load_candidates, write_rejects
-    from specvae.db import StructureDB
     from specvae.progress import track
-    from specvae.rank import rank_candidates, write_casmi_submission, write_fingerprint, write_ranking
+    from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
+    from specvae.retrieval.db import StructureDB
+    from specvae.retrieval.scoring import rank_candidates, write_casmi_submission, write_fingerprint, write_ranking
 
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")

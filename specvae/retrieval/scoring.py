@@ -129,7 +129,7 @@ class Ranking:
 
 
 def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS) -> Ranking:
-    """Score and rank ``candidates`` (:class:`specvae.candidates.Candidates`) with their packed fingerprints."""
+    """Score and rank ``candidates`` (:class:`~specvae.retrieval.candidates.Candidates`) by packed fingerprints."""
     if len(candidates.structures) != len(packed):
         raise ValueError(f"{len(candidates.structures)} candidates but {len(packed)} fingerprints")
     return Ranking(candidates, score_packed(probs, packed, eps=eps))

@@ -3,8 +3,9 @@
 Every candidate (from a candidate file or a structure database input) is parsed and standardised by
 :func:`specvae.chem.molecules.parse_structure`, exactly like the structures a model was trained on (largest organic
 fragment, neutralised where possible, canonical SMILES readable by RDKit, InChIKey computed by RDKit). Permanently
-charged molecules stay charged and are matched as ``[M]+`` (see :mod:`specvae.adducts`). Candidates with the same
-first InChIKey block are merged: the first keeps its id and name, the others' ids are listed in ``merged_ids``.
+charged molecules stay charged and are matched as ``[M]+`` (see :mod:`specvae.retrieval.adducts`). Candidates with
+the same first InChIKey block are merged: the first keeps its id and name, the others' ids are listed in
+``merged_ids``.
 """
 
 from __future__ import annotations

@@ -53,8 +53,8 @@ def read_solutions(path: str | Path) -> dict[str, Solution]:
     """Challenge name -> :class:`Solution` from a CASMI solutions CSV (column names matched case-insensitively)."""
     import pandas as pd
 
-    from specvae.candidates import canonicalize
     from specvae.chem.molecules import StructureError
+    from specvae.retrieval.candidates import canonicalize
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     cols = {c.strip().lower(): c for c in table.columns}
@@ -128,7 +128,7 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
     Candidates come from ``candidates`` (a directory of ``<challenge>.csv[.gz]``) or the database ``db``.
     ``ion_mode`` restricts to one mode, ``limit`` to the first challenges (sorted by name).
     """
-    from specvae.evaluate_report import write_reports
+    from specvae.retrieval.casmi_report import write_reports
 
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates DIR or --db STRUCTURES.parquet")
@@ -157,8 +157,8 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
 
 def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool, cache=None):
     """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
-    from specvae.candidates import canonicalize_many, merge_rows
     from specvae.chem.inputs import read_structures
+    from specvae.retrieval.candidates import canonicalize_many, merge_rows
 
     rows, missing = {}, {}
     for name in names:
@@ -183,11 +183,11 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
                     ppm: float = 10.0, adducts=None, mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None,
                     workers: int = 1, progress: bool = False) -> tuple[list[dict], dict]:
     """Rank every challenge's candidates; returns one result dict per challenge (:data:`RESULT_COLUMNS`) and timings."""
-    from specvae.candidates import candidate_fingerprints
-    from specvae.db import StructureDB
     from specvae.progress import track
-    from specvae.query import QuerySet, adducts_for, load_query_spectra, predict
-    from specvae.rank import rank_candidates
+    from specvae.retrieval.candidates import candidate_fingerprints
+    from specvae.retrieval.db import StructureDB
+    from specvae.retrieval.ranking import QuerySet, adducts_for, load_query_spectra, predict
+    from specvae.retrieval.scoring import rank_candidates
 
     clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet(), {}
