@@ -28,16 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from specvae.errors import InputError
+from specvae.retrieval.casmi_report import TOP_K, write_reports
 
 log = logging.getLogger("specvae.evaluate")
 
-TOP_K = (1, 3, 5, 10)
 # Published CASMI 2016 category 2 results on the 127 positive challenges (NOTES.md): correct structure ranked first /
 # within the top 10.
 ANCHORS = {"CSI:FingerID": {"top1": 70, "top10": 100, "of": 127}}
-RESULT_COLUMNS = ("challenge", "ion_mode", "precursor_mz", "adducts", "n_candidates", "n_rejected", "answer_inchikey14",
-                  "answer_in_candidates", "rank", "answer_score", "best_score", "top_inchikey14", "top_smiles",
-                  "status")
 
 
 @dataclass(frozen=True)
@@ -128,8 +125,6 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
     Candidates come from ``candidates`` (a directory of ``<challenge>.csv[.gz]``) or the database ``db``.
     ``ion_mode`` restricts to one mode, ``limit`` to the first challenges (sorted by name).
     """
-    from specvae.retrieval.casmi_report import write_reports
-
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates DIR or --db STRUCTURES.parquet")
     if ion_mode not in (None, "positive", "negative"):
@@ -182,7 +177,7 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
 def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, candidates=None, db=None,
                     ppm: float = 10.0, adducts=None, mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None,
                     workers: int = 1, progress: bool = False) -> tuple[list[dict], dict]:
-    """Rank every challenge's candidates; returns one result dict per challenge (:data:`RESULT_COLUMNS`) and timings."""
+    """Rank every challenge's candidates; returns one result dict per challenge and the timings."""
     from specvae.progress import track
     from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from specvae.retrieval.casmi import RESULT_COLUMNS, TOP_K
-
+TOP_K = (1, 3, 5, 10)
+RESULT_COLUMNS = ("challenge", "ion_mode", "precursor_mz", "adducts", "n_candidates", "n_rejected", "answer_inchikey14",
+                  "answer_in_candidates", "rank", "answer_score", "best_score", "top_inchikey14", "top_smiles",
+                  "status")
 GROUP_TITLES = {"all": "all", "positive": "positive", "negative": "negative"}
 
 
@@ -28,9 +32,12 @@ def _cell(value) -> str:
 
 
 def results_tsv(results: list[dict]) -> str:
-    lines = ["\t".join(RESULT_COLUMNS)]
-    lines += ["\t".join(_cell(r[c]) for c in RESULT_COLUMNS) for r in results]
-    return "\n".join(lines) + "\n"
+    """One row per challenge (:data:`RESULT_COLUMNS`), tab-separated with a header."""
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter="\t", lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    writer.writerows([_cell(r[c]) for c in RESULT_COLUMNS] for r in results)
+    return text.getvalue()
 
 
 def _count(n: int, of: int) -> str:
