@@ -177,12 +177,12 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
 def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, candidates=None, db=None,
                     ppm: float = 10.0, adducts=None, mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None,
                     workers: int = 1, progress: bool = False) -> tuple[list[dict], dict]:
-    """Rank every challenge's candidates; returns one result dict per challenge and the timings."""
-    from specvae.progress import track
+    """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
+    result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings."""
     from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB
-    from specvae.retrieval.ranking import QuerySet, adducts_for, load_query_spectra, predict
-    from specvae.retrieval.scoring import rank_candidates
+    from specvae.retrieval.queries import QuerySet, load_query_spectra, predict
+    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, rank_each
 
     clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet(), {}
@@ -193,55 +193,49 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
             queries.spectra.append(q.spectra[0])
         else:
             skipped[name] = q.skipped[0].reason if q.skipped else "no spectrum in the file"
-    probs = dict(zip([s.label for s in queries.spectra], predict(predictor, queries, mode, n_samples, seed)))
+    probs = predict(predictor, queries, mode, n_samples, seed)
     seconds["spectra_and_prediction"] = round(time.perf_counter() - clock, 2)
     clock = time.perf_counter()
     if candidates is not None:
-        lists = _load_candidate_lists(list(probs), Path(candidates), workers, progress, cache)
+        lists = _load_candidate_lists([s.label for s in queries.spectra], Path(candidates), workers, progress, cache)
         unique = {s.inchikey: s for c in lists.values() if not isinstance(c, str) for s in c.structures}
         seconds["candidate_parsing"] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
-        packed_all = candidate_fingerprints(list(unique.values()), predictor.spec, cache=cache, workers=workers,
-                                            progress=progress)
-        row_of = {key: i for i, key in enumerate(unique)}
+        packed = candidate_fingerprints(list(unique.values()), predictor.spec, cache=cache, workers=workers,
+                                        progress=progress)
+        source = ListPerSpectrum(lists, packed, {key: i for i, key in enumerate(unique)})
         seconds["candidate_fingerprints"] = round(time.perf_counter() - clock, 2)
     else:
         store = StructureDB(db)
         store.check_spec(predictor.spec)
+        source = FromDatabase(store, adducts, ppm)
     clock = time.perf_counter()
-    results = []
-    for name in track(paths, "ranking challenges", total=len(paths), enabled=progress):
-        sol = sols[name]
-        row = {"challenge": name, "ion_mode": sol.ion_mode, "precursor_mz": None, "adducts": "", "n_candidates": 0,
-               "n_rejected": 0, "answer_inchikey14": sol.inchikey14, "answer_in_candidates": False, "rank": None,
-               "answer_score": None, "best_score": None, "top_inchikey14": "", "top_smiles": "", "status": "ranked"}
-        results.append(row)
-        if name in skipped:
-            row["status"] = f"skipped: {skipped[name]}"
-            continue
-        spectrum = next(s for s in queries.spectra if s.label == name)
-        row["precursor_mz"] = spectrum.precursor_mz
-        if candidates is not None:
-            cands = lists[name]
-            if isinstance(cands, str):
-                row["status"] = f"skipped: {cands}"
-                continue
-            packed = packed_all[[row_of[s.inchikey] for s in cands.structures]]
-        else:
-            chosen = adducts_for(spectrum, adducts)
-            row["adducts"] = ";".join(a.name for a in chosen)
-            if spectrum.precursor_mz is None:
-                row["status"] = "skipped: no precursor m/z"
-                continue
-            cands, packed = store.query(spectrum.precursor_mz, chosen, ppm=ppm)
-        ranking = rank_candidates(probs[name], cands, packed)
-        rank = ranking.rank_of(sol.inchikey14)
-        best = ranking.best()
-        row.update(n_candidates=len(ranking), n_rejected=len(cands.rejects), answer_in_candidates=rank is not None,
-                   rank=rank, answer_score=ranking.score_of(sol.inchikey14),
-                   best_score=None if best is None else best[1],
-                   top_inchikey14="" if best is None else best[0].inchikey14,
-                   top_smiles="" if best is None else best[0].smiles,
-                   status="ranked" if rank is not None else "answer not among the candidates")
+    ranked = {item.spectrum.label: item for item in rank_each(queries, probs, source, progress=progress,
+                                                              description="ranking challenges")}
     seconds["ranking"] = round(time.perf_counter() - clock, 2)
-    return results, seconds
+    return [_result(sols[name], ranked.get(name), skipped.get(name)) for name in paths], seconds
+
+
+def _result(sol: Solution, item, spectrum_skipped: str | None) -> dict:
+    """The result row of one challenge: where its answer ranks, or why it was not ranked."""
+    row = {"challenge": sol.challenge, "ion_mode": sol.ion_mode, "precursor_mz": None, "adducts": "",
+           "n_candidates": 0, "n_rejected": 0, "answer_inchikey14": sol.inchikey14, "answer_in_candidates": False,
+           "rank": None, "answer_score": None, "best_score": None, "top_inchikey14": "", "top_smiles": "",
+           "status": "ranked"}
+    if item is None:
+        row["status"] = f"skipped: {spectrum_skipped}"
+        return row
+    row.update(precursor_mz=item.spectrum.precursor_mz, adducts=";".join(item.adducts))
+    if item.ranking is None:
+        row["status"] = f"skipped: {item.skipped}"
+        return row
+    ranking = item.ranking
+    rank = ranking.rank_of(sol.inchikey14)
+    best = ranking.best()
+    row.update(n_candidates=len(ranking), n_rejected=len(ranking.candidates.rejects),
+               answer_in_candidates=rank is not None, rank=rank, answer_score=ranking.score_of(sol.inchikey14),
+               best_score=None if best is None else best[1],
+               top_inchikey14="" if best is None else best[0].inchikey14,
+               top_smiles="" if best is None else best[0].smiles,
+               status="ranked" if rank is not None else "answer not among the candidates")
+    return row

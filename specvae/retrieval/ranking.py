@@ -1,140 +1,136 @@
-"""Query spectra -> predicted fingerprints -> ranked candidates: the library side of ``specvae rank``.
+"""The one per-spectrum ranking loop (:func:`rank_each`) and ``specvae rank`` on top of it (:func:`rank_spectra`).
 
-Spectra are read with :func:`specvae.ingest.read_spectra` (MGF, MSP, mzML, JSON; one or many per file) and binned
-onto the model's grid. A record the reader marks unusable, or a spectrum with no peak on the grid (m/z 0-1100), is
-reported and skipped. A spectrum whose ion mode differs from the model's training ion mode is ranked with a warning.
+``rank``, ``evaluate casmi`` and the demo all rank the same way: the query spectra's fingerprints are predicted in one
+pass (:func:`~specvae.retrieval.queries.predict`), then each spectrum gets its candidates from a *candidate source*
+and they are scored by :func:`~specvae.retrieval.scoring.rank_candidates`. The sources:
 
-Output layout (:func:`rank_spectra`):
+- :class:`OneList`: the same candidate list for every spectrum (``rank --candidates FILE``);
+- :class:`ListPerSpectrum`: a list per spectrum label (``evaluate --candidates DIR``: one file per challenge);
+- :class:`FromDatabase`: the structures of a database within ``ppm`` of the spectrum's precursor m/z, for its adducts
+  (``--db``).
+
+Output layout of :func:`rank_spectra`:
 
 - ``--out NAME.tsv``: exactly one usable spectrum; its ranking goes to ``NAME.tsv`` and, when asked for,
   ``NAME.casmi.tsv`` (CASMI submission) and ``NAME.fingerprint.tsv`` (predicted bit probabilities); rejected candidate
   rows go to ``NAME.rejects.tsv``.
 - ``--out DIR`` (anything not ending in ``.tsv``): one ``<label>.tsv`` (and ``.casmi.tsv``/``.fingerprint.tsv``) per
-  spectrum, ``summary.tsv`` (one line per spectrum: candidates, best hit, or why it was skipped) and ``rejects.tsv``.
-  ``<label>`` is the spectrum's id, name or title made file-safe, else ``spectrum-<n>`` (1-based record number).
+  spectrum, ``summary.tsv`` (one row per spectrum, :data:`SUMMARY_COLUMNS`: candidates, best hit, or why it was
+  skipped) and ``rejects.tsv``. ``<label>``: see :mod:`specvae.retrieval.queries`.
 """
 
 from __future__ import annotations
 
-import logging
+import csv
 import os
-import re
 import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from specvae.errors import InputError
-from specvae.retrieval.adducts import Adduct, default_adduct, parse_adduct
+from specvae.retrieval.candidates import Candidates
+from specvae.retrieval.queries import QuerySet, QuerySpectrum, adducts_for, load_query_spectra, predict
+from specvae.retrieval.scoring import Ranking, rank_candidates
 
-log = logging.getLogger("specvae.query")
+SUMMARY_COLUMNS = ("label", "record", "precursor_mz", "ion_mode", "adducts", "n_candidates", "top_inchikey",
+                   "top_smiles", "top_score", "status")
+
+
+class Found(NamedTuple):
+    """The candidates of one spectrum, their packed fingerprints and the adducts they were queried for."""
+
+    candidates: Candidates
+    packed: np.ndarray
+    adducts: tuple[str, ...] = ()
+
+
+class OneList:
+    """The same candidates (and packed fingerprints) for every spectrum."""
+
+    def __init__(self, candidates: Candidates, packed: np.ndarray):
+        self.found = Found(candidates, packed)
+
+    def __call__(self, spectrum: QuerySpectrum) -> Found | str:
+        return self.found
+
+
+class ListPerSpectrum:
+    """A candidate list per spectrum label (or the reason it has none), fingerprints packed once for all lists."""
+
+    def __init__(self, lists: Mapping[str, Candidates | str], packed: np.ndarray, row_of: Mapping[str, int]):
+        self.lists, self.packed, self.row_of = lists, packed, row_of
+
+    def __call__(self, spectrum: QuerySpectrum) -> Found | str:
+        cands = self.lists[spectrum.label]
+        if isinstance(cands, str):
+            return cands
+        return Found(cands, self.packed[[self.row_of[s.inchikey] for s in cands.structures]])
+
+
+class FromDatabase:
+    """Structures of a :class:`~specvae.retrieval.db.StructureDB` whose ion lies within ``ppm`` of the precursor m/z,
+    for ``adducts`` (default: the spectrum's own adduct, else the ion mode's; :func:`adducts_for`)."""
+
+    def __init__(self, store, adducts: Sequence[str] | None = None, ppm: float = 10.0):
+        self.store, self.adducts, self.ppm = store, adducts, ppm
+
+    def __call__(self, spectrum: QuerySpectrum) -> Found | str:
+        if spectrum.precursor_mz is None:
+            return "no precursor m/z for the database query"
+        chosen = adducts_for(spectrum, self.adducts)
+        cands, packed = self.store.query(spectrum.precursor_mz, chosen, ppm=self.ppm)
+        return Found(cands, packed, tuple(a.name for a in chosen))
 
 
 @dataclass
-class QuerySpectrum:
-    """A usable query spectrum: its position, a file-safe label, metadata, and the sparse binned peaks."""
+class Ranked:
+    """One spectrum after the loop: its predicted bit probabilities and its ranking, or why it has none."""
 
-    record: int
-    label: str
-    metadata: dict
-    bins: np.ndarray
-    values: np.ndarray
-    ion_mode: str | None = None
-
-    @property
-    def precursor_mz(self) -> float | None:
-        value = self.metadata.get("precursor_mz")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return None
-        return value if np.isfinite(value) and value > 0 else None
+    spectrum: QuerySpectrum
+    probs: np.ndarray
+    ranking: Ranking | None = None
+    adducts: tuple[str, ...] = field(default_factory=tuple)
+    skipped: str = ""  # the reason, when there is no ranking
 
 
-@dataclass
-class Skipped:
-    """A spectrum that was not ranked, and why."""
+def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bool = False,
+              description: str = "ranking") -> Iterator[Ranked]:
+    """Rank the candidates of every usable spectrum of ``queries`` (``probs``: their predicted bits, in order).
 
-    record: int
-    label: str
-    reason: str
-
-
-@dataclass
-class QuerySet:
-    spectra: list[QuerySpectrum] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-
-def _label(metadata: dict, record: int, used: set[str]) -> str:
-    text = next((str(metadata[k]) for k in ("id", "name", "title") if str(metadata.get(k) or "").strip()), "")
-    label = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80] or f"spectrum-{record + 1}"
-    if label in used:
-        label = f"{label}-{record + 1}"
-    used.add(label)
-    return label
-
-
-def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySet:
-    """Read and bin the spectra of ``path``; ``ion_mode`` overrides the file's polarity (e.g. from a solutions file)."""
-    from specvae.ingest import bin_spectrum, read_spectra
-
-    out, used = QuerySet(), set()
-    for rec in read_spectra(path):
-        meta = dict(rec.metadata or {})
-        label = _label(meta, rec.record, used)
-        if rec.error:
-            out.skipped.append(Skipped(rec.record, label, f"unreadable record: {rec.error}"))
-            continue
-        bins, values, n_off = bin_spectrum(rec.mz, rec.intensity)
-        if len(bins) == 0:
-            out.skipped.append(Skipped(rec.record, label, "no peaks on the m/z grid (0-1100)"
-                                       + (f"; {n_off} off the grid" if n_off else "")))
-            continue
-        out.spectra.append(QuerySpectrum(rec.record, label, meta, bins, values, ion_mode or meta.get("ion_mode")))
-    for s in out.skipped:
-        log.warning("%s: spectrum %s (record %d) skipped: %s", path, s.label, s.record + 1, s.reason)
-    return out
-
-
-def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1, seed: int = 0,
-            chunk: int = 4096) -> np.ndarray:
-    """Predicted bit probabilities ``(n_spectra, n_bits)``, warning about ion modes unlike the model's training data.
-
-    Spectra are densified and predicted ``chunk`` at a time (default 4096); with ``mode="sample"`` chunk ``i`` uses
-    seed ``seed + i * chunk`` so that results do not depend on how many spectra a file holds before the chunk.
+    ``candidates_for(spectrum)`` is a candidate source (module docstring): it returns a :class:`Found` or the reason
+    the spectrum has no candidates.
     """
-    trained = getattr(predictor, "ion_mode", None)
-    other = [s.label for s in queries.spectra if trained and s.ion_mode and s.ion_mode != trained]
-    if other:
-        log.warning("%d spectra are not %s mode like the model's training data (first: %s); their ranks are less "
-                    "reliable", len(other), trained, other[0])
-    if not queries.spectra:
-        return np.zeros((0, predictor.spec.n_bits), np.float32)
-    from specvae.ingest import densify
+    from specvae.progress import track
 
-    out = []
-    for start in range(0, len(queries.spectra), chunk):  # dense spectra take 44 kB each: densify a chunk at a time
-        part = queries.spectra[start:start + chunk]
-        dense = densify([s.bins for s in part], [s.values for s in part])
-        out.append(predictor.predict_bits(dense, mode=mode, n_samples=n_samples, seed=seed + start))
-    return np.concatenate(out)
+    for spectrum, p in track(zip(queries.spectra, probs), description, total=len(probs), enabled=progress):
+        found = candidates_for(spectrum)
+        if isinstance(found, str):
+            yield Ranked(spectrum, p, skipped=found)
+        else:
+            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed), found.adducts)
 
 
-def adducts_for(spectrum: QuerySpectrum, adducts: list[str] | None = None) -> list[Adduct]:
-    """Adducts to query for a spectrum: ``adducts`` if given, else its own (when readable), else the mode default."""
-    if adducts:
-        chosen = [parse_adduct(a) for a in adducts]
-        mode = spectrum.ion_mode
-        return [a for a in chosen if mode is None or a.ion_mode == mode] or chosen
-    text = spectrum.metadata.get("adduct")
-    if text:
-        try:
-            return [parse_adduct(str(text))]
-        except InputError:
-            log.warning("spectrum %s: cannot read adduct %r; using the ion mode's default", spectrum.label, text)
-    return [default_adduct(spectrum.ion_mode)]
+def summary_row(item: Ranked) -> dict:
+    """The :data:`SUMMARY_COLUMNS` of a ranked (or skipped) spectrum."""
+    s = item.spectrum
+    best = item.ranking.best() if item.ranking is not None else None
+    status = f"skipped: {item.skipped}" if item.skipped else "ranked" if best is not None else "no candidates"
+    return {"label": s.label, "record": s.record + 1, "precursor_mz": s.precursor_mz, "ion_mode": s.ion_mode,
+            "adducts": ";".join(item.adducts), "n_candidates": len(item.ranking) if item.ranking is not None else 0,
+            "top_inchikey": best[0].inchikey if best else None, "top_smiles": best[0].smiles if best else None,
+            "top_score": f"{best[1]:.6g}" if best else None, "status": status}
+
+
+def write_summary(rows: list[dict], path: Path) -> None:
+    """``summary.tsv``: a header and one tab-separated row per spectrum (empty cells for missing values)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, SUMMARY_COLUMNS, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
 def _prepare_out(out: Path, overwrite: bool) -> Path:
@@ -168,10 +164,9 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
     which say ``CHARGE=1+`` for negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read
     and rejected.
     """
-    from specvae.progress import track
     from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
     from specvae.retrieval.db import StructureDB
-    from specvae.retrieval.scoring import rank_candidates, write_casmi_submission, write_fingerprint, write_ranking
+    from specvae.retrieval.scoring import write_casmi_submission, write_fingerprint, write_ranking
 
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")
@@ -187,49 +182,36 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
         reasons = "; ".join(f"{s.label}: {s.reason}" for s in queries.skipped[:3])
         raise InputError(f"no usable spectrum in {spectra}" + (f" ({reasons})" if reasons else ""))
     probs = predict(predictor, queries, mode=mode, n_samples=n_samples, seed=seed)
-    fixed = store = None
+    fixed = None
     if candidates is not None:
         fixed = load_candidates(candidates, workers=workers, progress=progress, cache=cache)
-        fixed_packed = candidate_fingerprints(fixed.structures, predictor.spec, cache=cache, workers=workers,
-                                              progress=progress)
+        source = OneList(fixed, candidate_fingerprints(fixed.structures, predictor.spec, cache=cache, workers=workers,
+                                                       progress=progress))
     else:
         store = StructureDB(db)
         store.check_spec(predictor.spec)
+        source = FromDatabase(store, adducts, ppm)
     tmp = _prepare_out(out, overwrite)
     stem = out.stem if single else None
-    summary = ["label\trecord\tprecursor_mz\tion_mode\tadducts\tn_candidates\ttop_inchikey\ttop_smiles\ttop_score\t"
-               "status"]
-    for s in queries.skipped:
-        summary.append(f"{s.label}\t{s.record + 1}\t\t\t\t0\t\t\t\tskipped: {s.reason}")
+    summary = [{"label": s.label, "record": s.record + 1, "n_candidates": 0, "status": f"skipped: {s.reason}"}
+               for s in queries.skipped]
     n_rejected = 0
     if fixed is not None and fixed.rejects:
         n_rejected = write_rejects(fixed.rejects, tmp / (f"{stem}.rejects.tsv" if stem else "rejects.tsv"))
-    for spectrum, p in track(zip(queries.spectra, probs), "ranking", total=len(probs), enabled=progress):
-        names = [a.name for a in adducts_for(spectrum, adducts)] if store else []
-        if store is not None:
-            if spectrum.precursor_mz is None:
-                summary.append(f"{spectrum.label}\t{spectrum.record + 1}\t\t{spectrum.ion_mode or ''}\t\t0\t\t\t\t"
-                               "skipped: no precursor m/z for the database query")
-                continue
-            cands, packed = store.query(spectrum.precursor_mz, names, ppm=ppm)
-        else:
-            cands, packed = fixed, fixed_packed
-        ranking = rank_candidates(p, cands, packed)
-        base = tmp / (stem or spectrum.label)
-        write_ranking(ranking, base.with_name(base.name + ".tsv"), top=top)
+    for item in rank_each(queries, probs, source, progress=progress):
+        summary.append(summary_row(item))
+        if item.ranking is None:
+            continue
+        base = tmp / (stem or item.spectrum.label)
+        write_ranking(item.ranking, base.with_name(base.name + ".tsv"), top=top)
         if casmi:
-            write_casmi_submission(ranking, base.with_name(base.name + ".casmi.tsv"))
+            write_casmi_submission(item.ranking, base.with_name(base.name + ".casmi.tsv"))
         if fingerprint_tsv:
-            write_fingerprint(p, base.with_name(base.name + ".fingerprint.tsv"))
-        best = ranking.best()
-        summary.append("\t".join(map(str, [
-            spectrum.label, spectrum.record + 1, spectrum.precursor_mz or "", spectrum.ion_mode or "", ";".join(names),
-            len(ranking), "" if best is None else best[0].inchikey, "" if best is None else best[0].smiles,
-            "" if best is None else f"{best[1]:.6g}", "ranked" if len(ranking) else "no candidates"])))
+            write_fingerprint(item.probs, base.with_name(base.name + ".fingerprint.tsv"))
     if single:
         if not (tmp / f"{stem}.tsv").exists():
             shutil.rmtree(tmp)
-            raise InputError(f"nothing ranked for {spectra}: {summary[-1].rsplit(chr(9), 1)[-1]}")
+            raise InputError(f"nothing ranked for {spectra}: {summary[-1]['status']}")
         for f in tmp.iterdir():
             target = out.with_name(f.name)
             if target.exists() and not overwrite:
@@ -237,7 +219,7 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
             os.replace(f, target)
         tmp.rmdir()
     else:
-        (tmp / "summary.tsv").write_text("\n".join(summary) + "\n")
+        write_summary(summary, tmp / "summary.tsv")
         _finish(tmp, out)
     return {"spectra": len(queries.spectra) + len(queries.skipped), "ranked": len(queries.spectra),
             "skipped": len(queries.skipped), "candidate_rows": fixed.n_read if fixed else None,

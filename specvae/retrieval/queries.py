@@ -1,0 +1,127 @@
+"""Query spectra: read and bin the spectra to rank, predict their fingerprints, choose the adducts to query.
+
+Spectra are read with :func:`specvae.ingest.read_spectra` (MGF, MSP, mzML, JSON; one or many per file) and binned
+onto the model's grid. A record the reader marks unusable, or a spectrum with no peak on the grid (m/z 0-1100), is
+reported and skipped. A spectrum whose ion mode differs from the model's training ion mode is ranked with a warning.
+Each spectrum gets a file-safe ``label``: its id, name or title, else ``spectrum-<n>`` (1-based record number).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from specvae.errors import InputError
+from specvae.retrieval.adducts import Adduct, default_adduct, parse_adduct
+
+log = logging.getLogger("specvae.query")
+
+
+@dataclass
+class QuerySpectrum:
+    """A usable query spectrum: its position, a file-safe label, metadata, and the sparse binned peaks."""
+
+    record: int
+    label: str
+    metadata: dict
+    bins: np.ndarray
+    values: np.ndarray
+    ion_mode: str | None = None
+
+    @property
+    def precursor_mz(self) -> float | None:
+        value = self.metadata.get("precursor_mz")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return value if np.isfinite(value) and value > 0 else None
+
+
+@dataclass
+class Skipped:
+    """A spectrum that was not ranked, and why."""
+
+    record: int
+    label: str
+    reason: str
+
+
+@dataclass
+class QuerySet:
+    spectra: list[QuerySpectrum] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _label(metadata: dict, record: int, used: set[str]) -> str:
+    text = next((str(metadata[k]) for k in ("id", "name", "title") if str(metadata.get(k) or "").strip()), "")
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80] or f"spectrum-{record + 1}"
+    if label in used:
+        label = f"{label}-{record + 1}"
+    used.add(label)
+    return label
+
+
+def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySet:
+    """Read and bin the spectra of ``path``; ``ion_mode`` overrides the file's polarity (e.g. from a solutions file)."""
+    from specvae.ingest import bin_spectrum, read_spectra
+
+    out, used = QuerySet(), set()
+    for rec in read_spectra(path):
+        meta = dict(rec.metadata or {})
+        label = _label(meta, rec.record, used)
+        if rec.error:
+            out.skipped.append(Skipped(rec.record, label, f"unreadable record: {rec.error}"))
+            continue
+        bins, values, n_off = bin_spectrum(rec.mz, rec.intensity)
+        if len(bins) == 0:
+            out.skipped.append(Skipped(rec.record, label, "no peaks on the m/z grid (0-1100)"
+                                       + (f"; {n_off} off the grid" if n_off else "")))
+            continue
+        out.spectra.append(QuerySpectrum(rec.record, label, meta, bins, values, ion_mode or meta.get("ion_mode")))
+    for s in out.skipped:
+        log.warning("%s: spectrum %s (record %d) skipped: %s", path, s.label, s.record + 1, s.reason)
+    return out
+
+
+def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1, seed: int = 0,
+            chunk: int = 4096) -> np.ndarray:
+    """Predicted bit probabilities ``(n_spectra, n_bits)``, warning about ion modes unlike the model's training data.
+
+    Spectra are densified and predicted ``chunk`` at a time (default 4096); with ``mode="sample"`` chunk ``i`` uses
+    seed ``seed + i * chunk`` so that results do not depend on how many spectra a file holds before the chunk.
+    """
+    trained = getattr(predictor, "ion_mode", None)
+    other = [s.label for s in queries.spectra if trained and s.ion_mode and s.ion_mode != trained]
+    if other:
+        log.warning("%d spectra are not %s mode like the model's training data (first: %s); their ranks are less "
+                    "reliable", len(other), trained, other[0])
+    if not queries.spectra:
+        return np.zeros((0, predictor.spec.n_bits), np.float32)
+    from specvae.ingest import densify
+
+    out = []
+    for start in range(0, len(queries.spectra), chunk):  # dense spectra take 44 kB each: densify a chunk at a time
+        part = queries.spectra[start:start + chunk]
+        dense = densify([s.bins for s in part], [s.values for s in part])
+        out.append(predictor.predict_bits(dense, mode=mode, n_samples=n_samples, seed=seed + start))
+    return np.concatenate(out)
+
+
+def adducts_for(spectrum: QuerySpectrum, adducts: list[str] | None = None) -> list[Adduct]:
+    """Adducts to query for a spectrum: ``adducts`` if given, else its own (when readable), else the mode default."""
+    if adducts:
+        chosen = [parse_adduct(a) for a in adducts]
+        mode = spectrum.ion_mode
+        return [a for a in chosen if mode is None or a.ion_mode == mode] or chosen
+    text = spectrum.metadata.get("adduct")
+    if text:
+        try:
+            return [parse_adduct(str(text))]
+        except InputError:
+            log.warning("spectrum %s: cannot read adduct %r; using the ion mode's default", spectrum.label, text)
+    return [default_adduct(spectrum.ion_mode)]
