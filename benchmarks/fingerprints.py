@@ -84,8 +84,8 @@ def main() -> None:
 
     from specvae.chem.cache import FingerprintCache
     from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter
-    from specvae.chem.molecules import parse_structure
     from specvae.chem.parallel import compute_smiles
+    from specvae.chem.structures import parse_structure
 
     RDLogger.DisableLog("rdApp.*")
     smiles, source = load_smiles(args.n, args.seed)

@@ -46,9 +46,10 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 
 
 def fake_candidates(n: int):
-    from specvae.retrieval.candidates import Candidates, Canonical
+    from specvae.chem.structures import Structure
+    from specvae.retrieval.candidates import Candidates
 
-    structures = [Canonical(smiles="C" * (1 + i % 30), inchikey=f"{i:014d}-UHFFFAOYSA-N", formula="C", mass=12.0,
+    structures = [Structure(smiles="C" * (1 + i % 30), inchikey=f"{i:014d}-UHFFFAOYSA-N", formula="C", mass=12.0,
                             charge=0) for i in range(n)]
     return Candidates(structures=structures, ids=[str(i) for i in range(n)], names=[""] * n,
                       merged_ids=[[] for _ in range(n)], n_read=n)
@@ -70,8 +71,9 @@ def bench_scoring(sizes, n_bits: int, repeats: int, rng) -> list[tuple]:
 def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, workers: int, rng) -> list[tuple]:
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.chem.inputs import read_structures
+    from specvae.chem.structures import Structure, parse_many
     from specvae.retrieval.adducts import ADDUCTS
-    from specvae.retrieval.candidates import candidate_fingerprints, canonicalize_many, open_cache
+    from specvae.retrieval.candidates import candidate_fingerprints, open_cache
     from specvae.retrieval.db import StructureDB, build_db
     from specvae.retrieval.scoring import rank_candidates
 
@@ -83,8 +85,8 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
         batch = [r for r in batch if r is not None]
         if not batch:
             break
-        structures += [c for c in canonicalize_many([(r.smiles, r.inchi) for r in batch], workers=workers)
-                       if not isinstance(c, str)]
+        structures += [c for c in parse_many([(r.smiles, r.inchi) for r in batch], workers=workers)
+                       if isinstance(c, Structure)]
     structures = list({s.inchikey14: s for s in structures}.values())[:n_max]
     spec = get_fingerprinter(fingerprint).spec
     probs = rng.random(spec.n_bits).astype(np.float32)

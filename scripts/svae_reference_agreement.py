@@ -24,7 +24,7 @@ def main() -> None:
     import numpy as np
 
     from specvae.chem.fingerprints import get_fingerprinter
-    from specvae.chem.molecules import parse_structure
+    from specvae.chem.structures import parse_structure
     from specvae.chem.substructure.compare import agreement_by_family, align_columns
 
     shared = Path(os.environ.get("SPECVAE_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -15,12 +15,12 @@ class OraclePredictor:
 
     def __init__(self, targets: list[str], ion_mode: str | None = "positive", fingerprint: str = FP):
         from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter
-        from specvae.retrieval.candidates import canonicalize
+        from specvae.chem.structures import parse_structure
 
         fingerprinter = get_fingerprinter(fingerprint)
         self.spec = fingerprinter.spec
         self.ion_mode = ion_mode
-        bits = compute_fingerprints([canonicalize(s).structure for s in targets], fingerprinter)
+        bits = compute_fingerprints([parse_structure(s)[1] for s in targets], fingerprinter)
         self.probs = (0.02 + 0.96 * bits).astype(np.float32)
         self.calls: list[tuple] = []
 

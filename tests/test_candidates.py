@@ -7,8 +7,9 @@ import gzip
 import pytest
 
 from specvae.chem.inputs import read_structures
+from specvae.chem.structures import parse
 from specvae.errors import InputError
-from specvae.retrieval.candidates import canonicalize, load_candidates, write_rejects
+from specvae.retrieval.candidates import load_candidates, write_rejects
 
 ETHANOL_KEY = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
 CASMI_HEADER = '"Identifier","CompoundName","MonoisotopicMass","MolecularFormula","SMILES","InChI","InChIKey"\n'
@@ -44,11 +45,11 @@ def test_casmi_style_csv_with_invalid_rows_and_duplicates(tmp_path):
 
 
 def test_salt_keeps_largest_organic_fragment_and_merges_with_the_free_base():
-    salt, base = canonicalize("CCN(CC)CC.Cl"), canonicalize("CCN(CC)CC")
+    salt, base = parse("CCN(CC)CC.Cl"), parse("CCN(CC)CC")
     assert salt.inchikey == base.inchikey and salt.smiles == "CCN(CC)CC" and "largest of 2" in salt.note
-    acetate = canonicalize("CC(=O)[O-].[Na+]")
+    acetate = parse("CC(=O)[O-].[Na+]")
     assert acetate.smiles == "CC(=O)O" and acetate.charge == 0 and acetate.mass == pytest.approx(60.021129, abs=1e-6)
-    choline = canonicalize("C[N+](C)(C)CCO.[Cl-]")
+    choline = parse("C[N+](C)(C)CCO.[Cl-]")
     assert choline.charge == 1 and choline.mass == pytest.approx(104.106990, abs=1e-6), "[M]+: ion mass"
 
 
@@ -95,7 +96,7 @@ def test_unreadable_aromatic_smiles_falls_back_to_kekule():
     from rdkit import Chem
 
     # ChEBI/HMDB anion whose neutralised form RDKit writes as aromatic SMILES that it cannot read back
-    canon = canonicalize(inchi="InChI=1S/C6H7N2O3/c9-5(10)2-1-4-6(11)8-3-7-4/h3H,1-2H2,(H,9,10)(H,7,8,11)/q-1")
+    canon = parse(inchi="InChI=1S/C6H7N2O3/c9-5(10)2-1-4-6(11)8-3-7-4/h3H,1-2H2,(H,9,10)(H,7,8,11)/q-1")
     assert "Kekulé" in canon.note and Chem.MolFromSmiles(canon.smiles) is not None
 
 
@@ -106,7 +107,7 @@ def test_fingerprints_in_chunks_equal_one_pass():
     from specvae.retrieval.candidates import candidate_fingerprints
 
     spec = get_fingerprinter("morgan2").spec
-    structures = [canonicalize(s) for s in ("CCO", "c1ccccc1O", "CC(=O)O", "CCN(CC)CC", "OCC(O)CO")]
+    structures = [parse(s) for s in ("CCO", "c1ccccc1O", "CC(=O)O", "CCN(CC)CC", "OCC(O)CO")]
     packed = candidate_fingerprints(structures + structures[:2], spec)
     assert packed.shape == (7, 256) and (packed[5:] == packed[:2]).all()
     assert np.array_equal(candidate_fingerprints(structures, spec, chunk_size=2), packed[:5])
@@ -114,14 +115,14 @@ def test_fingerprints_in_chunks_equal_one_pass():
 
 def test_canonical_forms_are_cached_failures_included(tmp_path, monkeypatch):
     from specvae.chem.cache import FingerprintCache
-    from specvae.retrieval.candidates import canonicalize_many
+    from specvae.chem.structures import Unparsed, parse_many
 
     cache = FingerprintCache(tmp_path / "cache.sqlite")
     texts = [("CCO", ""), ("C1CC(", ""), ("", "InChI=1S/CH4/h1H4")]
-    first = canonicalize_many(texts, cache=cache)
-    import specvae.retrieval.candidates as candidates
+    first = parse_many(texts, cache=cache)
+    import specvae.chem.structures as structures
 
-    monkeypatch.setattr(candidates, "canonicalize", lambda *a, **k: pytest.fail("parsed again despite the cache"))
-    second = canonicalize_many(texts, cache=cache)
+    monkeypatch.setattr(structures, "parse", lambda *a, **k: pytest.fail("parsed again despite the cache"))
+    second = parse_many(texts, cache=cache)
     assert second == first
-    assert second[0].inchikey == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N" and isinstance(second[1], str)
+    assert second[0].inchikey == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N" and isinstance(second[1], Unparsed)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from specvae.chem.inputs import StructureRecord
-from specvae.retrieval.candidates import canonicalize_many, merge_rows
+from specvae.chem.structures import parse_many
+from specvae.retrieval.candidates import merge_rows
 from specvae.retrieval.scoring import (
     average_ranks,
     rank_candidates,
@@ -72,7 +73,7 @@ def test_ties_get_the_average_rank(scores, ranks):
 def _candidates(smiles_ids):
     rows = [StructureRecord(source="test", row=i, line=i + 2, smiles=s, id=ident, name=f"name{i}")
             for i, (s, ident) in enumerate(smiles_ids)]
-    return merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows]))
+    return merge_rows(rows, parse_many([(r.smiles, r.inchi) for r in rows]))
 
 
 def test_rank_three_candidates_two_with_identical_fingerprints():

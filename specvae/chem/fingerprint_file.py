@@ -74,8 +74,8 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
     from specvae import __version__
     from specvae.chem.cache import FingerprintCache
     from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter, pack_bits
-    from specvae.chem.inputs import parse_record, read_structures
-    from specvae.chem.molecules import StructureError
+    from specvae.chem.inputs import parse_records, read_structures
+    from specvae.chem.structures import Unparsed
     from specvae.progress import track
 
     input_path, output = Path(input_path), Path(output)
@@ -88,17 +88,16 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
     fingerprinter = get_fingerprinter(fingerprint, n_bits)
     spec = fingerprinter.spec
     report = FingerprintReport(output=output, rejects=rejects, spec=spec)
+    read = list(track(read_structures(input_path), f"reading {input_path.name}", enabled=progress))
     records, structures, bad = [], [], []
-    for record in track(read_structures(input_path), f"reading {input_path.name}", enabled=progress):
-        report.read += 1
-        try:
-            _, structure = parse_record(record)
-        except StructureError as exc:
-            bad.append((record, str(exc)))
-            report.reasons[_reason_kind(str(exc))] += 1
+    for record, parsed in zip(read, parse_records(read, workers=workers, progress=progress)):
+        if isinstance(parsed, Unparsed):
+            bad.append((record, parsed.message))
+            report.reasons[_reason_kind(parsed.message)] += 1
             continue
         records.append(record)
-        structures.append(structure)
+        structures.append(parsed)
+    report.read = len(read)
     report.rejected = len(bad)
     report.written = len(records)
     report.distinct = len({s.inchikey for s in structures})

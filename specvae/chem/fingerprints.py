@@ -153,7 +153,7 @@ def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | st
     Parameters
     ----------
     structures
-        :class:`specvae.chem.molecules.Structure` objects (canonical SMILES + InChIKey). Each distinct InChIKey is
+        :class:`specvae.chem.structures.Structure` objects (canonical SMILES + InChIKey). Each distinct InChIKey is
         computed once; duplicates share the row.
     fingerprinter
         A :class:`Fingerprinter` or a fingerprint name; default ``"specvae"``.

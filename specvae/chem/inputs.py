@@ -1,11 +1,11 @@
-"""Read structure files: the one reader behind ingest's ``--molecules``, ``specvae fingerprint``, candidate lists
-and ``specvae db build``.
+"""Read structure files: the one reader behind ingest's ``--molecules``, ``specvae fingerprint``, candidate lists,
+``specvae db build`` and ``specvae fingerprint-mask``.
 
 :func:`read_structures` yields one :class:`StructureRecord` per input record, valid or not, holding the structure text
-as written (SMILES and/or InChI), its identifiers and name, and its position; :func:`parse_record` turns a record
-into ``(mol, Structure)`` or raises :class:`~specvae.chem.molecules.StructureError` with the reason, so that callers
-write invalid records to a rejects file instead of stopping. A given InChIKey is never read: identity is always
-computed from the structure.
+as written (SMILES and/or InChI), its identifiers and name, and its position; :func:`parse_records` turns records
+into :class:`~specvae.chem.structures.Structure` or :class:`~specvae.chem.structures.Unparsed` (with the reason), so
+that callers write invalid records to a rejects file instead of stopping. A given InChIKey is never read: identity is
+always computed from the structure.
 
 Formats, by suffix (``.gz`` accepted on all):
 
@@ -27,7 +27,7 @@ import csv
 import gzip
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,9 +215,22 @@ def _msp_record(fields: dict[str, str], path: Path, row: int, start: int) -> Str
 
 
 def parse_record(record: StructureRecord):
-    """``(mol, Structure)`` of a record, or :class:`~specvae.chem.molecules.StructureError` with the reason."""
-    from specvae.chem.molecules import StructureError, parse_structure
+    """``(mol, Structure)`` of a record, or :class:`~specvae.chem.structures.StructureError` with the reason."""
+    from specvae.chem.structures import StructureError, parse_structure
 
     if record.error:
         raise StructureError(record.error)
     return parse_structure(smiles=record.smiles, inchi=record.inchi)
+
+
+def parse_records(records: Sequence[StructureRecord], workers: int = 1, pool=None, cache=None,
+                  progress: bool = False) -> list:
+    """:func:`~specvae.chem.structures.parse_many` over records: a ``Structure`` or ``Unparsed`` per record, in order.
+
+    A record that could not be read at all (an unreadable SDF molblock) is ``Unparsed`` with the reader's message.
+    """
+    from specvae.chem.structures import Unparsed, parse_many
+
+    parsed = parse_many([(r.smiles, r.inchi) for r in records], workers=workers, pool=pool, cache=cache,
+                        progress=progress)
+    return [Unparsed("unreadable_record", r.error) if r.error else p for r, p in zip(records, parsed)]

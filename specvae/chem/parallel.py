@@ -28,7 +28,7 @@ def _init(name: str, n_bits: int | None) -> None:
 def _mols(smiles: Sequence[str]):
     from rdkit import Chem
 
-    from specvae.chem.molecules import _quiet_rdkit
+    from specvae.chem.structures import _quiet_rdkit
 
     _quiet_rdkit()
     mols = []

@@ -9,21 +9,21 @@ from collections import Counter
 import numpy as np
 
 from specvae import schema
-from specvae.chem.molecules import Structure
+from specvae.chem.structures import Structure, parse_many
 from specvae.ingest.structures import fingerprint as fingerprint_structures
-from specvae.ingest.structures import resolve
 from specvae.splits import assign_splits
 
 
 def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
            fractions, pool, workers: int, cache, progress: bool, timings: dict):
     """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
-    from specvae.ingest.molecules import read_molecules
+    from specvae.chem.inputs import read_structures
 
     t = time.perf_counter()
-    texts = list(zip(rows.meta["smiles"], rows.meta["inchi"]))
-    mol_rows = [row for path in molecules for row in read_molecules(path)]
-    resolved = resolve(texts + [(m.smiles, m.inchi) for m in mol_rows], pool=pool, progress=progress)
+    texts = [(smiles or "", inchi or "") for smiles, inchi in zip(rows.meta["smiles"], rows.meta["inchi"])]
+    mol_rows = [row for path in molecules for row in read_structures(path)]
+    mol_texts = [(m.smiles, m.inchi) for m in mol_rows]
+    parsed = parse_many(texts + mol_texts, pool=pool, progress=progress)
     timings["structures_s"] = time.perf_counter() - t
 
     # spectra: structure or reason; exclusion
@@ -31,8 +31,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
     structures: list[Structure | None] = [None] * n
     unparsed: Counter = Counter()
     keep = np.ones(n, dtype=bool)
-    for i, text in enumerate(texts):
-        s = resolved.get(text) if (text[0] or text[1]) else ("no_structure", "no SMILES or InChI")
+    for i, s in enumerate(parsed[:n]):
         if isinstance(s, Structure):
             structures[i] = s
             block = s.inchikey14
@@ -46,24 +45,25 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
                             "reason": "excluded_structure",
                             "detail": f"InChIKey first block {hit} is in the exclusion list"})
         elif not isinstance(s, Structure):
-            unparsed[s[0]] += 1
+            unparsed[s.reason] += 1
 
     # molecule-only rows
     mol_structures: list[Structure] = []
     mol_kept = []
     mol_rejects: list[dict] = []
     seen: set[str] = set()
-    for m in mol_rows:
-        s = resolved.get((m.smiles, m.inchi)) if (m.smiles or m.inchi) else ("no_structure", "empty row")
+    for m, s in zip(mol_rows, parsed[n:]):
         reason = detail = None
-        if not isinstance(s, Structure):
+        if not (m.smiles or m.inchi):
+            reason, detail = "no_structure", "empty row"
+        elif not isinstance(s, Structure):
             reason, detail = s
         elif s.inchikey14 in excluded:
             reason, detail = "excluded_structure", f"InChIKey first block {s.inchikey14} is in the exclusion list"
         elif s.inchikey in seen:
             reason, detail = "duplicate_structure", f"InChIKey {s.inchikey} already listed earlier in the file"
         if reason:
-            mol_rejects.append({"source": m.source, "record": m.record, "line": m.line, "reason": reason,
+            mol_rejects.append({"source": m.source, "record": m.row, "line": m.line, "reason": reason,
                                 "detail": detail})
             continue
         seen.add(s.inchikey)
@@ -82,7 +82,7 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
     rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
     rejects.extend(mol_rejects)
     structure_report = {
-        "distinct_structure_texts": sum(1 for k in resolved if k[0] or k[1]),
+        "distinct_structure_texts": len({k for k in texts + mol_texts if k[0] or k[1]}),
         "distinct_inchikeys": len({s.inchikey for s in paired}),
         "distinct_inchikey14": len({s.inchikey14 for s in paired}),
         "spectrum_only_by_reason": dict(sorted(unparsed.items())),
@@ -134,8 +134,8 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
     meta = rows.meta
     s_struct = pick(structures)
     sources = pick(rows.source) + [m.source for m in mol_rows]
-    records = pick(rows.record) + [m.record for m in mol_rows]
-    ids = _ids(sources, records, pick(meta["id"]) + [m.id for m in mol_rows])
+    records = pick(rows.record) + [m.row for m in mol_rows]
+    ids = _ids(sources, records, pick(meta["id"]) + [m.id or None for m in mol_rows])
     all_struct = s_struct + mol_structures
     kinds = [schema.PAIRED if s is not None else schema.SPECTRUM_ONLY for s in s_struct]
     kinds += [schema.MOLECULE_ONLY] * n_mol
@@ -155,7 +155,7 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
         schema.SOURCE: sources,
         schema.RECORD: records,
         schema.LINE: pick(rows.line) + [m.line for m in mol_rows],
-        schema.NAME: pick(meta["name"]) + [m.name for m in mol_rows],
+        schema.NAME: pick(meta["name"]) + [m.name or None for m in mol_rows],
         schema.PRECURSOR_MZ: pick(meta["precursor_mz"]) + [None] * n_mol,
         schema.ADDUCT: pick(meta["adduct"]) + [None] * n_mol,
         schema.INSTRUMENT_TYPE: pick(meta["instrument_type"]) + [None] * n_mol,

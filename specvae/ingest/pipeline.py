@@ -174,8 +174,8 @@ def _pool(workers: int):
 def _warm_up() -> None:
     import pyarrow.csv  # noqa: F401
 
+    import specvae.chem.structures  # noqa: F401
     import specvae.ingest.batch  # noqa: F401
-    import specvae.ingest.structures  # noqa: F401
 
 
 def process_files(inputs: Sequence, cleaning: Cleaning, *, pool=None, workers: int = 1, progress: bool = False):

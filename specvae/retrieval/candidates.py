@@ -1,7 +1,7 @@
 """Candidate structures: canonical form with formula and mass, duplicate merging, rejects and fingerprints.
 
 Every candidate (from a candidate file or a structure database input) is parsed and standardised by
-:func:`specvae.chem.molecules.parse_structure`, exactly like the structures a model was trained on (largest organic
+:func:`specvae.chem.structures.parse_many`, exactly like the structures a model was trained on (largest organic
 fragment, neutralised where possible, canonical SMILES readable by RDKit, InChIKey computed by RDKit). Permanently
 charged molecules stay charged and are matched as ``[M]+`` (see :mod:`specvae.retrieval.adducts`). Candidates with
 the same first InChIKey block are merged: the first keeps its id and name, the others' ids are listed in
@@ -14,37 +14,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from specvae.chem.inputs import StructureRecord, read_structures
-from specvae.chem.molecules import Structure, StructureError
+from specvae.chem.structures import Structure, Unparsed, parse_many
 from specvae.errors import CheckpointError, InputError
 
 log = logging.getLogger("specvae.candidates")
-
-
-class Canonical(NamedTuple):
-    """A standardised structure: canonical SMILES, InChIKey, formula, monoisotopic mass (Da), net formal charge.
-
-    A named tuple (not a dataclass) because database queries build thousands per spectrum.
-    """
-
-    smiles: str
-    inchikey: str
-    formula: str
-    mass: float
-    charge: int
-    note: str = ""  # what standardisation changed ("largest of 2 fragments", "neutralised"), empty if nothing
-
-    @property
-    def inchikey14(self) -> str:
-        return self.inchikey[:14]
-
-    @property
-    def structure(self) -> Structure:
-        return Structure(smiles=self.smiles, inchikey=self.inchikey)
 
 
 @dataclass(frozen=True)
@@ -62,7 +39,7 @@ class Reject:
 class Candidates:
     """Unique candidates (one per first InChIKey block, in input order) with their ids, names and rejects."""
 
-    structures: list[Canonical] = field(default_factory=list)
+    structures: list[Structure] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     merged_ids: list[list[str]] = field(default_factory=list)
@@ -80,96 +57,14 @@ class Candidates:
         return [s.inchikey14 for s in self.structures]
 
 
-def canonicalize(smiles: str | None = None, inchi: str | None = None) -> Canonical:
-    """Parse, standardise and describe one structure (raises :class:`StructureError` with the reason)."""
-    from rdkit import Chem
-    from rdkit.Chem import Descriptors, rdMolDescriptors
-
-    from specvae.chem.molecules import describe, mol_from_text, standardize
-
-    mol, note = standardize(mol_from_text(smiles, inchi))
-    described = describe(mol)
-    if described.smiles != Chem.MolToSmiles(mol):
-        note = "; ".join(n for n in (note, "Kekulé SMILES") if n)
-    return Canonical(smiles=described.smiles, inchikey=described.inchikey, formula=rdMolDescriptors.CalcMolFormula(mol),
-                     mass=float(Descriptors.ExactMolWt(mol)), charge=int(Chem.GetFormalCharge(mol)), note=note)
-
-
-def _canonicalize_chunk(texts: Sequence[tuple[str, str]]) -> list[Canonical | str]:
-    out: list[Canonical | str] = []
-    for smiles, inchi in texts:
-        try:
-            out.append(canonicalize(smiles, inchi))
-        except StructureError as exc:
-            out.append(str(exc))
-        except Exception as exc:  # RDKit can raise on exotic input (valence, kekulisation); a row, not a crash
-            out.append(f"RDKit failed: {type(exc).__name__}: {exc}")
-    return out
-
-
-def canonical_version() -> str:
-    """Key of the standardisation in the cache: results may change with the RDKit version."""
-    from rdkit import __version__ as rdkit_version
-
-    return f"specvae-standardize-2/rdkit-{rdkit_version}"
-
-
-def canonicalize_many(texts: Sequence[tuple[str, str]], workers: int = 1, progress: bool = False,
-                      chunk_size: int = 2000, cache=None) -> list[Canonical | str]:
-    """:func:`canonicalize` for many ``(smiles, inchi)`` pairs; a failure is returned as its reason (a ``str``).
-
-    ``workers`` processes share the work in chunks of ``chunk_size`` (default 2000) when there is more than one chunk.
-    With a ``cache`` (:class:`specvae.chem.cache.FingerprintCache`), results of earlier runs are reused and new ones
-    stored: failures too, so a second pass over the same lists parses nothing.
-    """
-    if cache is None or not texts:
-        return _canonicalize_all(texts, workers, progress, chunk_size)
-    import json
-
-    version = canonical_version()
-    keys = [f"{smiles or ''}\t{inchi or ''}" for smiles, inchi in texts]
-    stored = cache.get_canonical(version, keys)
-    todo = list(dict.fromkeys(k for k in keys if k not in stored))
-    done = _canonicalize_all([tuple(k.split("\t", 1)) for k in todo], workers, progress, chunk_size)
-    new = {k: json.dumps(v if isinstance(v, str) else list(v)) for k, v in zip(todo, done)}
-    cache.put_canonical(version, new.items())
-    stored.update(new)
-    out: list[Canonical | str] = []
-    for k in keys:
-        value = json.loads(stored[k])
-        out.append(value if isinstance(value, str) else Canonical(*value))
-    return out
-
-
-def _canonicalize_all(texts, workers, progress, chunk_size) -> list[Canonical | str]:
-    from specvae.progress import counter
-
-    chunks = [texts[i:i + chunk_size] for i in range(0, len(texts), chunk_size)]
-    results: list[Canonical | str] = []
-    with counter("canonicalising structures", total=len(texts), enabled=progress) as advance:
-        if workers <= 1 or len(chunks) <= 1:
-            for chunk in chunks:
-                results += _canonicalize_chunk(chunk)
-                advance(len(chunk))
-        else:
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for chunk, done in zip(chunks, pool.map(_canonicalize_chunk, chunks)):
-                    results += done
-                    advance(len(chunk))
-    return results
-
-
-def merge_rows(rows: Iterable[StructureRecord], canonical: Sequence[Canonical | str]) -> Candidates:
-    """Pair rows with their canonical forms, collect rejects, and merge duplicates by first InChIKey block."""
+def merge_rows(rows: Iterable[StructureRecord], parsed: Sequence[Structure | Unparsed]) -> Candidates:
+    """Pair rows with their parsed structures, collect rejects, and merge duplicates by first InChIKey block."""
     out = Candidates()
     position: dict[str, int] = {}
-    for row, canon in zip(rows, canonical):
+    for row, canon in zip(rows, parsed):
         out.n_read += 1
-        if isinstance(canon, str):
-            reason = canon if row.text else "no structure (neither SMILES nor InChI given)"
-            out.rejects.append(Reject(row.source, row.row, row.line, reason, row.text))
+        if isinstance(canon, Unparsed):
+            out.rejects.append(Reject(row.source, row.row, row.line, canon.message, row.text))
             continue
         ids = [i for i in [row.id, *row.other_ids] if i]
         key = canon.inchikey14
@@ -198,8 +93,8 @@ def load_candidates(path: str | Path, workers: int = 1, progress: bool = False, 
     rows = list(read_structures(path))
     if not rows:
         raise InputError(f"{path} holds no candidate rows; give at least one SMILES or InChI")
-    candidates = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,
-                                                    progress=progress, cache=cache))
+    candidates = merge_rows(rows, parse_many([(r.smiles, r.inchi) for r in rows], workers=workers,
+                                             progress=progress, cache=cache))
     if candidates.rejects:
         log.warning("%s: %d of %d candidate rows rejected (first: row %d, %s)", path, len(candidates.rejects),
                     candidates.n_read, candidates.rejects[0].row, candidates.rejects[0].reason)
@@ -239,7 +134,7 @@ def fingerprinter_for(spec):
     return fingerprinter
 
 
-def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, workers: int = 1,
+def candidate_fingerprints(structures: Sequence[Structure], spec, cache=None, workers: int = 1,
                            progress: bool = False, chunk_size: int = 5000) -> np.ndarray:
     """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``.
 
@@ -262,7 +157,7 @@ def candidate_fingerprints(structures: Sequence[Canonical], spec, cache=None, wo
     with counter(f"fingerprints ({spec.name})", total=len(missing), enabled=progress and bool(missing)) as advance:
         for start in range(0, len(missing), chunk_size):  # chunks: the cache fills as we go, an interrupt keeps it
             part = missing[start:start + chunk_size]
-            computed = pack_bits(compute_fingerprints([s.structure for s in part], fingerprinter, cache=cache,
+            computed = pack_bits(compute_fingerprints(part, fingerprinter, cache=cache,
                                                       workers=workers))
             hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(part))
             advance(len(part))

@@ -50,8 +50,7 @@ def read_solutions(path: str | Path) -> dict[str, Solution]:
     """Challenge name -> :class:`Solution` from a CASMI solutions CSV (column names matched case-insensitively)."""
     import pandas as pd
 
-    from specvae.chem.molecules import StructureError
-    from specvae.retrieval.candidates import canonicalize
+    from specvae.chem.structures import StructureError, parse_structure
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     cols = {c.strip().lower(): c for c in table.columns}
@@ -67,7 +66,7 @@ def read_solutions(path: str | Path) -> dict[str, Solution]:
         if mode not in ("positive", "negative"):
             raise InputError(f"{path}: challenge {name} has ion mode {mode!r}; expected POSITIVE or NEGATIVE")
         try:
-            canon = canonicalize(row.get(cols.get("smiles", ""), ""), row[inchi_col] if inchi_col else None)
+            _, canon = parse_structure(row.get(cols.get("smiles", ""), ""), row[inchi_col] if inchi_col else None)
         except StructureError as exc:
             raise InputError(f"{path}: the answer of {name} cannot be parsed ({exc})") from None
         out[name] = Solution(name, mode, canon.inchikey14, canon.smiles, row.get(cols.get("name", ""), ""))
@@ -153,7 +152,8 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
 def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool, cache=None):
     """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
     from specvae.chem.inputs import read_structures
-    from specvae.retrieval.candidates import canonicalize_many, merge_rows
+    from specvae.chem.structures import parse_many
+    from specvae.retrieval.candidates import merge_rows
 
     rows, missing = {}, {}
     for name in names:
@@ -166,7 +166,7 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
         except InputError as exc:
             missing[name] = str(exc)
     flat = [r for name in rows for r in rows[name]]
-    canon = canonicalize_many([(r.smiles, r.inchi) for r in flat], workers=workers, progress=progress, cache=cache)
+    canon = parse_many([(r.smiles, r.inchi) for r in flat], workers=workers, progress=progress, cache=cache)
     out, start = dict(missing), 0
     for name, these in rows.items():
         out[name] = merge_rows(these, canon[start:start + len(these)])

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from specvae.chem.inputs import read_structures
+from specvae.chem.structures import Structure, parse_many
 from specvae.errors import CheckpointError, InputError
 from specvae.retrieval.adducts import Adduct, parse_adduct
-from specvae.retrieval.candidates import Candidates, Canonical, candidate_fingerprints, canonicalize_many, merge_rows
+from specvae.retrieval.candidates import Candidates, candidate_fingerprints, merge_rows
 
 log = logging.getLogger("specvae.db")
 
@@ -103,8 +104,8 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
         log.info("%s: %d rows", path, len(rows))
     if not rows:
         raise InputError(f"no structures in {', '.join(map(str, inputs))}")
-    merged = merge_rows(rows, canonicalize_many([(r.smiles, r.inchi) for r in rows], workers=workers,
-                                                progress=progress, cache=cache))
+    merged = merge_rows(rows, parse_many([(r.smiles, r.inchi) for r in rows], workers=workers, progress=progress,
+                                         cache=cache))
     packed = candidate_fingerprints(merged.structures, spec, cache=cache, workers=workers, progress=progress)
     record = _build_record(inputs, rows, merged, spec, licence)
     record["specvae_version"] = __version__
@@ -207,7 +208,7 @@ class StructureDB:
                 chosen.setdefault(i, adduct.name)
         idx = np.array(sorted(chosen), dtype=np.int64)
         col = {c: self.columns[c][idx].tolist() for c in TEXT_COLUMNS}
-        structures = list(map(Canonical._make, zip(col["smiles"], col["inchikey"], col["formula"],
+        structures = list(map(Structure._make, zip(col["smiles"], col["inchikey"], col["formula"],
                                                    self.masses[idx].tolist(), self.charges[idx].tolist(), repeat(""))))
         cands = Candidates(structures=structures, ids=col["id"], names=col["name"],
                            merged_ids=[m.split(";") if m else [] for m in col["merged_ids"]], sources=col["source"],

@@ -11,7 +11,7 @@ import pytest
 
 from specvae.chem.cache import FingerprintCache, default_cache_path
 from specvae.chem.fingerprints import FingerprintSpec, compute_fingerprints, get_fingerprinter
-from specvae.chem.molecules import parse_structure
+from specvae.chem.structures import parse_structure
 
 SPEC = FingerprintSpec("test", "1", 12)
 

@@ -14,7 +14,7 @@ import pytest
 def test_every_structure_is_standardised_the_same_way(text, expected_smiles, note):
     from rdkit import Chem
 
-    from specvae.chem.molecules import mol_from_text, parse_structure, standardize
+    from specvae.chem.structures import mol_from_text, parse_structure, standardize
 
     mol, structure = parse_structure(smiles=text)
     assert structure.smiles == expected_smiles
@@ -34,7 +34,7 @@ def test_every_structure_is_standardised_the_same_way(text, expected_smiles, not
 def test_structures_given_as_inchi_get_the_drawing_of_their_smiles(smiles):
     from rdkit import Chem
 
-    from specvae.chem.molecules import parse_structure
+    from specvae.chem.structures import parse_structure
 
     inchi = Chem.MolToInchi(Chem.MolFromSmiles(smiles))
     assert "O" in Chem.MolToSmiles(Chem.MolFromInchi(inchi))  # (RDKit's own rebuild is what needs the fix)
@@ -45,7 +45,7 @@ def test_structures_given_as_inchi_get_the_drawing_of_their_smiles(smiles):
 def test_amide_form_leaves_other_molecules_alone():
     from rdkit import Chem
 
-    from specvae.chem.molecules import amide_form
+    from specvae.chem.structures import amide_form
 
     for smiles in ["OC(=O)c1ccccc1O", "CC(=O)O", "N=C(N)NCCCC(N)C(=O)O", "Oc1ccccc1", "C[N+](C)(C)C"]:
         mol = Chem.MolFromSmiles(smiles)
@@ -57,7 +57,7 @@ def test_ingest_fingerprints_the_first_drawing_of_an_inchikey():
     from rdkit import Chem
 
     from specvae.chem.fingerprints import get_fingerprinter
-    from specvae.chem.molecules import Structure
+    from specvae.chem.structures import Structure
     from specvae.ingest.structures import fingerprint
 
     lactam = Structure("O=c1[nH]c2ccccc2c(-c2ccccc2)c1O", "QSRVMXWVVMILDI-UHFFFAOYSA-N")

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from specvae.chem.inputs import input_format, parse_record, read_structures
-from specvae.chem.molecules import StructureError
+from specvae.chem.structures import StructureError
 from specvae.errors import InputError
 
 ETHANOL_MOLBLOCK = """ethanol

@@ -79,7 +79,7 @@ def test_kinds_structures_and_fingerprints(dataset):
             assert list(r[schema.BINS]) == sorted(r[schema.BINS])
             assert max(r[schema.INTENSITIES]) == pytest.approx(np.log(101), rel=1e-6)
     mellein = next(r for r in t if r[schema.ID] == "MSBNK-AAFC-AC000001")
-    from specvae.chem.molecules import parse_structure
+    from specvae.chem.structures import parse_structure
 
     mol, structure = parse_structure(smiles="CC1CC2=C(C(=CC=C2)O)C(=O)O1")
     expected = fp.pack_bits(fingerprinter.compute([mol]))[0].tobytes()
@@ -115,7 +115,7 @@ def test_exclusion_and_split_disjointness(dataset):
 
 
 def test_structures_parsed_and_fingerprinted_once(tmp_path, fixtures, monkeypatch):
-    import specvae.chem.molecules as molecules
+    import specvae.chem.structures as molecules
     import specvae.ingest.structures as structures
 
     parsed, computed = [], []

@@ -22,20 +22,6 @@ from specvae.chem.substructure.mask import (
 log = logging.getLogger("specvae.chem")
 
 
-def _parse_chunk(records):
-    from specvae.chem.inputs import parse_record
-    from specvae.chem.molecules import StructureError
-
-    out = []
-    for record in records:
-        try:
-            _, structure = parse_record(record)
-            out.append((structure.inchikey14, structure.smiles))
-        except StructureError:
-            out.append(None)
-    return out
-
-
 def reference_structures(paths: Sequence[str | Path], sample: int | None = None, seed: int = 0, workers: int = 1,
                          progress: bool = False) -> tuple[list[str], dict]:
     """Canonical SMILES of the distinct structures (InChIKey first block) in ``paths``, and counts.
@@ -44,11 +30,9 @@ def reference_structures(paths: Sequence[str | Path], sample: int | None = None,
     texts are drawn at random (``seed``) before parsing. Parsing (and InChIKey computation) runs in ``workers``
     processes.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from specvae.chem.inputs import read_structures
-    from specvae.progress import counter, track
+    from specvae.chem.inputs import parse_records, read_structures
+    from specvae.chem.structures import Unparsed
+    from specvae.progress import track
 
     texts: dict[str, object] = {}
     per_file = {}
@@ -66,37 +50,18 @@ def reference_structures(paths: Sequence[str | Path], sample: int | None = None,
     if sample is not None and sample < len(records):
         rng = np.random.default_rng(seed)
         records = [records[i] for i in np.sort(rng.choice(len(records), size=sample, replace=False))]
-    chunks = [records[i:i + 2000] for i in range(0, len(records), 2000)]
     seen: dict[str, str] = {}
     invalid = 0
-    with counter("parsing reference structures", total=len(records), enabled=progress) as advance:
-        if workers > 1 and len(chunks) > 1:
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                  else "spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = pool.map(_parse_chunk, chunks)
-                for chunk, parsed in zip(chunks, results):
-                    invalid += _collect(parsed, seen)
-                    advance(len(chunk))
+    for parsed in parse_records(records, workers=workers, progress=progress):
+        if isinstance(parsed, Unparsed):
+            invalid += 1
         else:
-            for chunk in chunks:
-                invalid += _collect(_parse_chunk(chunk), seen)
-                advance(len(chunk))
+            seen.setdefault(parsed.inchikey14, parsed.smiles)
     counts = {"per_file": per_file, "distinct_texts": len(texts), "texts_used": len(records), "invalid": invalid,
               "distinct_structures": len(seen)}
     log.info("%d distinct texts, %d used, %d invalid, %d distinct structures", len(texts), len(records), invalid,
              len(seen))
     return list(seen.values()), counts
-
-
-def _collect(parsed, seen: dict[str, str]) -> int:
-    invalid = 0
-    for item in parsed:
-        if item is None:
-            invalid += 1
-        elif item[0] not in seen:
-            seen[item[0]] = item[1]
-    return invalid
 
 
 def build_mask(reference: Sequence[str | Path], out: str | Path, n_bits: int = DEFAULT_N_BITS,
