@@ -83,8 +83,7 @@ def main() -> None:
     from rdkit import RDLogger
 
     from specvae.chem.cache import FingerprintCache
-    from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter
-    from specvae.chem.parallel import compute_smiles
+    from specvae.chem.fingerprints import compute_fingerprints, compute_smiles, get_fingerprinter
     from specvae.chem.structures import parse_structure
 
     RDLogger.DisableLog("rdApp.*")

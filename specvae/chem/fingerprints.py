@@ -1,69 +1,35 @@
 """Named, versioned molecular fingerprints: the second modality of the model and the key of candidate ranking.
 
-A fingerprint is identified by :class:`FingerprintSpec` (name, version, width). Training, ranking and evaluation must
-use the identical spec: datasets record it in their Parquet metadata and trained models in their config, and every
-consumer checks it.
+A fingerprint is identified by :class:`~specvae.chem.bits.FingerprintSpec` (name, version, width). Training, ranking
+and evaluation must use the identical spec: datasets record it in their Parquet metadata and trained models in their
+config, and every consumer checks it.
 
-Available names (see :func:`available`):
+The registry :data:`FINGERPRINTS` names every fingerprint (:func:`available`, :func:`get_fingerprinter`):
 
 - ``specvae`` (default): the 2149-bit masked substructure fingerprint (CSI:FingerID's families, our own mask;
-  ``n_bits`` 1 to 2480 selects the best-ranked bits; see docs/fingerprint.md).
+  ``n_bits`` 1 to 2480 selects the best-ranked bits; see docs/fingerprint.md and :mod:`specvae.chem.substructure`).
 - ``specvae-pool``: every bit of those families, unmasked (6214 bits).
 - ``morgan2``: RDKit Morgan (ECFP4-like) bits, radius 2, 2048 bits by default.
 - ``maccs``: the 166 MACCS keys (RDKit's bit 0 is unused and dropped).
+
+To add a fingerprint, implement :class:`~specvae.chem.bits.Fingerprinter` and add its factory to
+:data:`FINGERPRINTS`. :func:`compute_fingerprints` computes any of them for parsed structures, through the cache and in
+worker processes (:func:`compute_smiles`).
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from specvae.chem.bits import Fingerprinter, FingerprintSpec, pack_bits, unpack_bits
+from specvae.chem.substructure.fingerprinter import pool_fingerprinter, specvae_fingerprinter
+from specvae.errors import InputError
+
 DEFAULT_FINGERPRINT = "specvae"
-
-
-@dataclass(frozen=True)
-class FingerprintSpec:
-    """What a fingerprint is: ``name``, ``version`` (changes whenever any bit's meaning changes) and ``n_bits``."""
-
-    name: str
-    version: str
-    n_bits: int
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> FingerprintSpec:
-        data = json.loads(text)
-        return cls(name=str(data["name"]), version=str(data["version"]), n_bits=int(data["n_bits"]))
-
-    @classmethod
-    def from_table(cls, table, path, written_by: str) -> FingerprintSpec:
-        """The spec in a Parquet table's key-value metadata; :class:`InputError` naming the command that writes such
-        files (``written_by``) when it is missing."""
-        from specvae import schema
-        from specvae.errors import InputError
-
-        meta = table.schema.metadata or {}
-        if schema.META_FINGERPRINT not in meta:
-            raise InputError(f"{path} has no fingerprint metadata; was it written by `{written_by}`?")
-        return cls.from_json(meta[schema.META_FINGERPRINT])
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.version} ({self.n_bits} bits)"
-
-
-class Fingerprinter:
-    """Computes one fingerprint for RDKit molecules. Subclasses implement :meth:`compute`."""
-
-    spec: FingerprintSpec
-
-    def compute(self, mols: Sequence) -> np.ndarray:
-        """Bits of each molecule: ``uint8`` array of shape ``(len(mols), n_bits)`` holding 0/1."""
-        raise NotImplementedError
 
 
 class MorganFingerprinter(Fingerprinter):
@@ -100,50 +66,26 @@ class MACCSFingerprinter(Fingerprinter):
         return out[:, 1:]
 
 
-_REGISTRY: dict[str, Callable[..., Fingerprinter]] = {
+FINGERPRINTS: dict[str, Callable[..., Fingerprinter]] = {
+    "specvae": specvae_fingerprinter,
+    "specvae-pool": pool_fingerprinter,
     "morgan2": lambda n_bits=None: MorganFingerprinter(n_bits=n_bits or 2048, radius=2),
     "maccs": lambda n_bits=None: MACCSFingerprinter(n_bits=n_bits),
 }
 
 
-def register(name: str, factory: Callable[..., Fingerprinter]) -> None:
-    """Make ``factory(n_bits=None)`` available as fingerprint ``name``."""
-    _REGISTRY[name] = factory
-
-
 def available() -> list[str]:
     """Names accepted by :func:`get_fingerprinter`."""
-    _load_builtin()
-    return sorted(_REGISTRY)
+    return sorted(FINGERPRINTS)
 
 
 def get_fingerprinter(name: str = DEFAULT_FINGERPRINT, n_bits: int | None = None) -> Fingerprinter:
     """The fingerprinter called ``name`` (``n_bits`` overrides the default width where the fingerprint allows it)."""
-    _load_builtin()
     try:
-        factory = _REGISTRY[name]
+        factory = FINGERPRINTS[name]
     except KeyError:
-        raise ValueError(f"unknown fingerprint {name!r}; choose one of {', '.join(sorted(_REGISTRY))}") from None
+        raise InputError(f"unknown fingerprint {name!r}; choose one of {', '.join(available())}") from None
     return factory(n_bits=n_bits)
-
-
-def _load_builtin() -> None:
-    """Register fingerprints defined in other modules (imported lazily: they load data files)."""
-    if "specvae" not in _REGISTRY:
-        try:
-            from specvae.chem import substructure  # noqa: F401  (registers "specvae")
-        except ImportError:
-            pass
-
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """Pack a ``(n, n_bits)`` 0/1 array into ``(n, ceil(n_bits / 8))`` bytes (big bit order)."""
-    return np.packbits(np.asarray(bits, dtype=np.uint8), axis=-1)
-
-
-def unpack_bits(packed: np.ndarray, n_bits: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`: ``(n, ceil(n_bits / 8))`` bytes -> ``(n, n_bits)`` uint8 0/1."""
-    return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=-1, count=n_bits)
 
 
 def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | str = DEFAULT_FINGERPRINT, cache=None,
@@ -165,8 +107,6 @@ def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | st
     progress
         Draw a progress bar.
     """
-    from specvae.chem.parallel import compute_smiles
-
     if isinstance(fingerprinter, str):
         fingerprinter = get_fingerprinter(fingerprinter)
     spec = fingerprinter.spec
@@ -195,3 +135,71 @@ def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | st
             cache.put_many(spec, ((unique[i], packed[r].tobytes()) for r, i in enumerate(missing)))
     row = {k: i for i, k in enumerate(unique)}
     return bits[[row[k] for k in keys]]
+
+
+# --- worker processes: canonical SMILES in (molecules do not pickle cheaply), packed bits out --------------------
+
+CHUNK = 256  # SMILES per task: small enough to balance two workers, large enough for batched screening
+
+_WORKER: dict = {}
+
+
+def _init(name: str, n_bits: int | None) -> None:
+    if _WORKER.get("key") != (name, n_bits):
+        _WORKER["fingerprinter"] = get_fingerprinter(name, n_bits)
+        _WORKER["key"] = (name, n_bits)
+
+
+def _mols(smiles: Sequence[str]):
+    from rdkit import Chem
+
+    from specvae.chem.structures import quiet_rdkit
+
+    quiet_rdkit()
+    mols = []
+    for text in smiles:
+        mol = Chem.MolFromSmiles(text)
+        if mol is None:
+            raise ValueError(f"RDKit cannot parse SMILES {text!r} (was it canonicalised by parse_structure?)")
+        mols.append(mol)
+    return mols
+
+
+def _task(smiles: list[str]) -> np.ndarray:
+    bits = _WORKER["fingerprinter"].compute(_mols(smiles))
+    return np.packbits(bits, axis=1)
+
+
+def compute_smiles(smiles: Sequence[str], fingerprinter, workers: int = 1, progress: bool = False,
+                   description: str = "fingerprints") -> np.ndarray:
+    """Bits (``uint8`` 0/1, ``(len(smiles), n_bits)``) of SMILES strings, in ``workers`` processes when > 1."""
+    from specvae.progress import counter
+
+    n_bits = fingerprinter.spec.n_bits
+    out = np.zeros((len(smiles), n_bits), dtype=np.uint8)
+    chunks = [list(smiles[i:i + CHUNK]) for i in range(0, len(smiles), CHUNK)]
+    with counter(description, total=len(smiles), enabled=progress) as advance:
+        if workers <= 1 or len(chunks) <= 1:
+            for k, chunk in enumerate(chunks):
+                out[k * CHUNK:k * CHUNK + len(chunk)] = fingerprinter.compute(_mols(chunk))
+                advance(len(chunk))
+            return out
+        name, width = fingerprinter.spec.name, fingerprinter.spec.n_bits
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods:
+            context = multiprocessing.get_context("fork")
+            _WORKER["fingerprinter"], _WORKER["key"] = fingerprinter, (name, width)
+            if hasattr(fingerprinter, "evaluator"):
+                fingerprinter.evaluator  # noqa: B018  (compile once, before forking)
+            initializer, initargs = None, ()
+        else:
+            context = multiprocessing.get_context("spawn")
+            initializer, initargs = _init, (name, width)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
+                                 initargs=initargs) as pool:
+            for k, packed in enumerate(pool.map(_task, chunks)):
+                start = k * CHUNK
+                rows = len(chunks[k])
+                out[start:start + rows] = np.unpackbits(packed, axis=1, count=n_bits)
+                advance(rows)
+    return out

@@ -68,7 +68,7 @@ def inchikey14(inchikey: str) -> str:
     return inchikey.strip()[:14].upper()
 
 
-def _quiet_rdkit():
+def quiet_rdkit():
     from rdkit import RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -84,7 +84,7 @@ def mol_from_text(smiles: str | None = None, inchi: str | None = None):
     """
     from rdkit import Chem
 
-    _quiet_rdkit()
+    quiet_rdkit()
     smiles = (smiles or "").strip()
     inchi = (inchi or "").strip()
     if smiles and smiles.upper() not in {"N/A", "NA", "NAN", "NONE", "-"}:
@@ -161,7 +161,7 @@ def standardize(mol):
     from rdkit import Chem
     from rdkit.Chem.MolStandardize import rdMolStandardize
 
-    _quiet_rdkit()
+    quiet_rdkit()
     notes = []
     n_fragments = len(Chem.GetMolFrags(mol))
     if n_fragments > 1:
@@ -180,7 +180,7 @@ def describe(mol, note: str = "") -> Structure:
     from rdkit import Chem
     from rdkit.Chem import Descriptors, rdMolDescriptors
 
-    _quiet_rdkit()
+    quiet_rdkit()
     key = Chem.MolToInchiKey(mol)
     if not key:
         raise StructureError("RDKit cannot compute an InChIKey for this molecule")

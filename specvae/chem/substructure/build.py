@@ -84,8 +84,7 @@ def build_mask(reference: Sequence[str | Path], out: str | Path, n_bits: int = D
     workers
         Processes computing the pool bits.
     """
-    from specvae.chem.fingerprints import get_fingerprinter
-    from specvae.chem.parallel import compute_smiles
+    from specvae.chem.fingerprints import compute_smiles, get_fingerprinter
 
     out = Path(out)
     if out.exists() and not overwrite:
