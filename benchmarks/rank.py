@@ -69,11 +69,12 @@ def bench_scoring(sizes, n_bits: int, repeats: int, rng) -> list[tuple]:
 
 
 def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, workers: int, rng) -> list[tuple]:
+    from specvae.chem.cache import FingerprintCache
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.chem.inputs import read_structures
     from specvae.chem.structures import Structure, parse_many
     from specvae.retrieval.adducts import ADDUCTS
-    from specvae.retrieval.candidates import candidate_fingerprints, open_cache
+    from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB, build_db
     from specvae.retrieval.scoring import rank_candidates
 
@@ -96,7 +97,7 @@ def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, wor
     candidate_fingerprints(sample, spec, cache=None, workers=workers)
     per_molecule = (time.perf_counter() - start) * 1e3 / len(sample)
     has_cache = importlib.util.find_spec("specvae.chem.cache") is not None
-    cache = open_cache(Path(tempfile.mkdtemp()) / "fingerprints.sqlite") if has_cache else None
+    cache = FingerprintCache(Path(tempfile.mkdtemp()) / "fingerprints.sqlite") if has_cache else None
     with tempfile.TemporaryDirectory() as tmp:
         smi = Path(tmp) / "pool.smi"
         smi.write_text("".join(f"{s.smiles} {i}\n" for i, s in enumerate(structures)))

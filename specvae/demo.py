@@ -78,8 +78,8 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
     """Run ingest -> train -> rank on the packaged sample into ``out``; returns the summary (the CLI prints it)."""
     import shutil
 
+    from specvae.chem.cache import FingerprintCache
     from specvae.ingest import ingest
-    from specvae.retrieval.candidates import open_cache
     from specvae.retrieval.predict import Predictor
     from specvae.retrieval.ranking import rank_spectra
     from specvae.training.loop import TrainConfig
@@ -91,7 +91,7 @@ def run_demo(out: str | Path, epochs: int = 10, overwrite: bool = False, progres
             raise FileExistsError(f"{out} is not empty; give another --out or --overwrite")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    cache = open_cache()
+    cache = FingerprintCache()
     log.info("1/3 ingest %s", packaged_sample())
     report = ingest([packaged_sample()], out / "data", cache=cache, progress=progress)
     log.info("2/3 train an SVAE for %d epochs", epochs)

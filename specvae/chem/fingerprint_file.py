@@ -67,13 +67,12 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
     cache
         ``True`` for the default cache, ``False``/``None`` for none, or a path / :class:`FingerprintCache`.
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from specvae import __version__
     from specvae.chem.cache import FingerprintCache
-    from specvae.chem.fingerprints import compute_fingerprints, get_fingerprinter, pack_bits
+    from specvae.chem.fingerprints import get_fingerprinter, packed_fingerprints
     from specvae.chem.inputs import parse_records, read_structures
     from specvae.chem.structures import Unparsed
     from specvae.progress import track
@@ -109,8 +108,7 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
         cache = FingerprintCache(cache)
     if cache is not None:
         report.cache_hits = len(cache.get_many(spec, [s.inchikey for s in structures]))
-    bits = compute_fingerprints(structures, fingerprinter, cache=cache, workers=workers, progress=progress)
-    packed = pack_bits(bits) if len(structures) else np.zeros((0, schema.n_packed_bytes(spec.n_bits)), np.uint8)
+    packed = packed_fingerprints(structures, fingerprinter, cache=cache, workers=workers, progress=progress)
     width = schema.n_packed_bytes(spec.n_bits)
     columns = {
         schema.RECORD: pa.array([r.row for r in records], pa.int64()),

@@ -13,8 +13,8 @@ The registry :data:`FINGERPRINTS` names every fingerprint (:func:`available`, :f
 - ``maccs``: the 166 MACCS keys (RDKit's bit 0 is unused and dropped).
 
 To add a fingerprint, implement :class:`~specvae.chem.bits.Fingerprinter` and add its factory to
-:data:`FINGERPRINTS`. :func:`compute_fingerprints` computes any of them for parsed structures, through the cache and in
-worker processes (:func:`compute_smiles`).
+:data:`FINGERPRINTS`. :func:`packed_fingerprints` computes any of them for parsed structures, once per InChIKey,
+through the cache and in worker processes (:func:`compute_smiles`).
 """
 
 from __future__ import annotations
@@ -88,53 +88,65 @@ def get_fingerprinter(name: str = DEFAULT_FINGERPRINT, n_bits: int | None = None
     return factory(n_bits=n_bits)
 
 
-def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | str = DEFAULT_FINGERPRINT, cache=None,
-                         workers: int = 1, progress: bool = False) -> np.ndarray:
-    """Fingerprints of parsed structures, one row per structure (``uint8`` 0/1, shape ``(n, n_bits)``).
+def packed_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | str = DEFAULT_FINGERPRINT, cache=None,
+                        workers: int = 1, progress: bool = False, chunk_size: int = 5000) -> np.ndarray:
+    """Packed fingerprints of parsed structures, one row per structure: ``(n, ceil(n_bits / 8))`` ``uint8``.
+
+    The one path from structures to stored bits (ingest, ``specvae fingerprint``, candidates, databases): each
+    distinct InChIKey is computed once, from its *first* structure in ``structures`` (standard InChI merges
+    mobile-hydrogen tautomers, whose substructure bits differ: a caller lists the drawing it wants first). Cache hits
+    are taken as the packed bytes the cache stores; misses are computed ``chunk_size`` at a time (default 5000) and
+    each chunk is written to the cache when it is done, so that a long computation shows progress and an interrupted
+    one keeps its work.
 
     Parameters
     ----------
     structures
-        :class:`specvae.chem.structures.Structure` objects (canonical SMILES + InChIKey). Each distinct InChIKey is
-        computed once; duplicates share the row.
+        :class:`specvae.chem.structures.Structure` objects (canonical SMILES + InChIKey).
     fingerprinter
-        A :class:`Fingerprinter` or a fingerprint name; default ``"specvae"``.
+        A :class:`~specvae.chem.bits.Fingerprinter` or a fingerprint name; default ``"specvae"``.
     cache
-        A :class:`specvae.chem.cache.FingerprintCache` (or the path of its file); ``None`` computes everything. Hits
-        are read from it, misses computed and written back.
+        A :class:`specvae.chem.cache.FingerprintCache` (or the path of its file); ``None`` computes everything.
     workers
         Processes to compute cache misses with (1 = in this process). Workers receive SMILES, not molecules.
     progress
         Draw a progress bar.
     """
+    from specvae.progress import counter
+
     if isinstance(fingerprinter, str):
         fingerprinter = get_fingerprinter(fingerprinter)
     spec = fingerprinter.spec
-    keys = [s.inchikey for s in structures]
-    if not keys:
-        return np.zeros((0, spec.n_bits), np.uint8)
-    unique = list(dict.fromkeys(keys))
-    first = {s.inchikey: s for s in reversed(structures)}
-    bits = np.zeros((len(unique), spec.n_bits), dtype=np.uint8)
+    width = (spec.n_bits + 7) // 8
     if cache is not None and not hasattr(cache, "get_many"):
         from specvae.chem.cache import FingerprintCache
 
         cache = FingerprintCache(cache)
-    hits = cache.get_many(spec, unique) if cache is not None else {}
-    missing = [i for i, k in enumerate(unique) if k not in hits]
-    found = [i for i, k in enumerate(unique) if k in hits]
-    if found:  # one unpacking for all hits
-        packed_hits = np.frombuffer(b"".join(hits[unique[i]] for i in found), dtype=np.uint8)
-        bits[found] = unpack_bits(packed_hits.reshape(len(found), -1), spec.n_bits)
-    if missing:
-        computed = compute_smiles([first[unique[i]].smiles for i in missing], fingerprinter, workers=workers,
-                                  progress=progress)
-        bits[missing] = computed
-        if cache is not None:
-            packed = pack_bits(computed)
-            cache.put_many(spec, ((unique[i], packed[r].tobytes()) for r, i in enumerate(missing)))
-    row = {k: i for i, k in enumerate(unique)}
-    return bits[[row[k] for k in keys]]
+    first: dict[str, object] = {}
+    for s in structures:
+        first.setdefault(s.inchikey, s)
+    packed = cache.get_many(spec, list(first)) if cache is not None and first else {}
+    missing = [s for key, s in first.items() if key not in packed]
+    with counter(f"fingerprints ({spec.name})", total=len(missing), enabled=progress and bool(missing)) as advance:
+        for start in range(0, len(missing), chunk_size):
+            part = missing[start:start + chunk_size]
+            rows = pack_bits(compute_smiles([s.smiles for s in part], fingerprinter, workers=workers))
+            new = {s.inchikey: rows[i].tobytes() for i, s in enumerate(part)}
+            if cache is not None:
+                cache.put_many(spec, new.items())
+            packed.update(new)
+            advance(len(part))
+    joined = b"".join(packed[s.inchikey] for s in structures)
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(structures), width)
+
+
+def compute_fingerprints(structures: Sequence, fingerprinter: Fingerprinter | str = DEFAULT_FINGERPRINT, cache=None,
+                         workers: int = 1, progress: bool = False) -> np.ndarray:
+    """:func:`packed_fingerprints`, unpacked: ``uint8`` 0/1 of shape ``(n, n_bits)``, one row per structure."""
+    if isinstance(fingerprinter, str):
+        fingerprinter = get_fingerprinter(fingerprinter)
+    packed = packed_fingerprints(structures, fingerprinter, cache=cache, workers=workers, progress=progress)
+    return unpack_bits(packed, fingerprinter.spec.n_bits)
 
 
 # --- worker processes: canonical SMILES in (molecules do not pickle cheaply), packed bits out --------------------

@@ -41,9 +41,9 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
 
 def cache_from(path: Path | None, disabled: bool):
     """The fingerprint cache the options ask for (``None`` when disabled)."""
-    from specvae.retrieval.candidates import open_cache
+    from specvae.chem.cache import FingerprintCache
 
-    return None if disabled else open_cache(path)
+    return None if disabled else FingerprintCache(path)
 
 
 def command_line() -> str:

@@ -9,8 +9,8 @@ from collections import Counter
 import numpy as np
 
 from specvae import schema
+from specvae.chem.fingerprints import packed_fingerprints
 from specvae.chem.structures import Structure, parse_many
-from specvae.ingest.structures import fingerprint as fingerprint_structures
 from specvae.splits import assign_splits
 
 
@@ -73,8 +73,9 @@ def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set,
     # fingerprints: once per distinct InChIKey
     t = time.perf_counter()
     paired = [s for s, k in zip(structures, keep) if s is not None and k]
-    fps = fingerprint_structures(paired + mol_structures, fingerprinter, cache=cache, workers=workers,
-                                 progress=progress)
+    fingerprinted = paired + mol_structures  # the spectra's own drawings first: they are the ones fingerprinted
+    packed = packed_fingerprints(fingerprinted, fingerprinter, cache=cache, workers=workers, progress=progress)
+    fps = {s.inchikey: row.tobytes() for s, row in zip(fingerprinted, packed)}
     timings["fingerprints_s"] = time.perf_counter() - t
 
     table, split_report = _table(rows, keep, structures, fps, mol_kept, mol_structures, fingerprinter, seed, fractions)

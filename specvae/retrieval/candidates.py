@@ -10,6 +10,7 @@ the same first InChIKey block are merged: the first keeps its id and name, the o
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from specvae.chem.structures import Structure, Unparsed, parse_many
 from specvae.errors import CheckpointError, InputError
 
 log = logging.getLogger("specvae.candidates")
+REJECT_COLUMNS = ("context", "source", "row", "line", "reason", "text")
 
 
 @dataclass(frozen=True)
@@ -106,21 +108,16 @@ def write_rejects(rejects: Iterable[Reject], path: str | Path, context: str | No
     path = Path(path)
     new = not path.exists()
     n = 0
-    with open(path, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        # cells keep quotes as written (names such as 'Ethanol "absolute'); tabs and line breaks become spaces
+        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None, lineterminator="\n")
         if new:
-            handle.write("context\tsource\trow\tline\treason\ttext\n")
+            writer.writerow(REJECT_COLUMNS)
         for r in rejects:
             fields = [context or "", r.source, str(r.row), str(r.line), r.reason, r.text]
-            handle.write("\t".join(f.replace("\t", " ").replace("\n", " ") for f in fields) + "\n")
+            writer.writerow([f.replace("\t", " ").replace("\n", " ").replace("\r", " ") for f in fields])
             n += 1
     return n
-
-
-def open_cache(path: str | Path | None = None):
-    """The persistent fingerprint cache at ``path`` (the default location when ``None``)."""
-    from specvae.chem.cache import FingerprintCache
-
-    return FingerprintCache(path)
 
 
 def fingerprinter_for(spec):
@@ -136,29 +133,10 @@ def fingerprinter_for(spec):
 
 def candidate_fingerprints(structures: Sequence[Structure], spec, cache=None, workers: int = 1,
                            progress: bool = False, chunk_size: int = 5000) -> np.ndarray:
-    """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec``, through ``cache``.
+    """Packed fingerprints ``(n, ceil(n_bits / 8))`` uint8 of ``structures`` for ``spec`` (a model's or a database's),
+    through ``cache``: :func:`specvae.chem.fingerprints.packed_fingerprints` after checking that this specvae computes
+    ``spec``."""
+    from specvae.chem.fingerprints import packed_fingerprints
 
-    Cache hits are taken as the packed bytes the cache stores (no unpacking); misses are computed with
-    :func:`specvae.chem.fingerprints.compute_fingerprints` ``chunk_size`` molecules at a time (default 5000), which
-    writes each chunk to the cache, so that a long computation shows progress and an interrupted one keeps its work.
-    """
-    from specvae.chem.fingerprints import compute_fingerprints, pack_bits
-    from specvae.progress import counter
-
-    width = (spec.n_bits + 7) // 8
-    if not structures:
-        return np.zeros((0, width), np.uint8)
-    fingerprinter = fingerprinter_for(spec)
-    keys = [s.inchikey for s in structures]
-    hits = cache.get_many(spec, list(dict.fromkeys(keys))) if hasattr(cache, "get_many") else {}
-    if hits and len(next(iter(hits.values()))) != width:
-        hits = {}  # a cache that stores another layout: let compute_fingerprints handle it
-    missing = list({s.inchikey: s for s in structures if s.inchikey not in hits}.values())
-    with counter(f"fingerprints ({spec.name})", total=len(missing), enabled=progress and bool(missing)) as advance:
-        for start in range(0, len(missing), chunk_size):  # chunks: the cache fills as we go, an interrupt keeps it
-            part = missing[start:start + chunk_size]
-            computed = pack_bits(compute_fingerprints(part, fingerprinter, cache=cache,
-                                                      workers=workers))
-            hits.update((s.inchikey, computed[i].tobytes()) for i, s in enumerate(part))
-            advance(len(part))
-    return np.frombuffer(b"".join(hits[k] for k in keys), dtype=np.uint8).reshape(len(keys), width)
+    return packed_fingerprints(structures, fingerprinter_for(spec), cache=cache, workers=workers, progress=progress,
+                               chunk_size=chunk_size)

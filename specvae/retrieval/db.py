@@ -70,7 +70,7 @@ def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | N
     fingerprint
         Fingerprint name (default: specvae's default fingerprint); it must match the models the database is used with.
     cache
-        A fingerprint cache (:func:`specvae.retrieval.candidates.open_cache`) or ``None``.
+        A fingerprint cache (:class:`specvae.chem.cache.FingerprintCache`) or ``None``.
     workers
         Processes for parsing and fingerprints (default 1).
     licence

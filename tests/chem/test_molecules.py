@@ -56,15 +56,14 @@ def test_ingest_fingerprints_the_first_drawing_of_an_inchikey():
     import numpy as np
     from rdkit import Chem
 
-    from specvae.chem.fingerprints import get_fingerprinter
+    from specvae.chem.fingerprints import get_fingerprinter, packed_fingerprints
     from specvae.chem.structures import Structure
-    from specvae.ingest.structures import fingerprint
 
     lactam = Structure("O=c1[nH]c2ccccc2c(-c2ccccc2)c1O", "QSRVMXWVVMILDI-UHFFFAOYSA-N")
     lactim = Structure("Oc1nc2ccccc2c(-c2ccccc2)c1O", "QSRVMXWVVMILDI-UHFFFAOYSA-N")
     fp = get_fingerprinter("specvae")
-    first = fingerprint([lactam, lactim], fp)[lactam.inchikey]
-    other = fingerprint([lactim, lactam], fp)[lactam.inchikey]
+    first = packed_fingerprints([lactam, lactim], fp)[1].tobytes()  # both rows: the first drawing's bits
+    other = packed_fingerprints([lactim, lactam], fp)[0].tobytes()
     assert first != other  # the two drawings really differ in their bits
     expected = np.packbits(fp.compute([Chem.MolFromSmiles(lactam.smiles)]), axis=1)[0].tobytes()
     assert first == expected
