@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specvae.chem.substructure.definitions import DATA, DEFINITION_FILES
 from specvae.chem.substructure.mask import (
     DEFAULT_MIN_FREQUENCY,
     DEFAULT_N_BITS,
@@ -98,7 +99,7 @@ def build_mask(reference: Sequence[str | Path], out: str | Path, n_bits: int = D
         raise ValueError(f"only {len(ranked)} bits pass the rule on this reference set, fewer than n_bits={n_bits}; "
                          "use more reference structures or a smaller --min-frequency")
     versions = {}
-    for dist in ("rdkit", "scikit-fingerprints", "numpy"):
+    for dist in ("rdkit", "numpy"):
         try:
             versions[dist] = md.version(dist)
         except md.PackageNotFoundError:
@@ -113,10 +114,17 @@ def build_mask(reference: Sequence[str | Path], out: str | Path, n_bits: int = D
                  "n_bits": len(pool_fp.bits), "pool_version": pool_fp.spec.version},
         "ranked_by_family_in_default": _family_counts(ranked, n_bits),
         "packages": versions,
+        "definitions": {name: _sha256(DATA / name) for name in DEFINITION_FILES},
     }
     mask = Mask(version=MASK_VERSION, ranked=ranked, meta=meta)
     write_mask(mask, out, overwrite=overwrite)
     return mask
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _family_counts(ranked, n_bits: int) -> dict[str, int]:

@@ -1,17 +1,19 @@
 """The bit pool: every bit definition of the substructure families, in CSI:FingerID's family order.
 
-The pool is read from the packages that implement the families, only when a mask is (re)built:
+The pool is read from definition files shipped in ``specvae/chem/data`` (provenance and licences:
+``specvae/chem/data/SOURCE.md``) and from RDKit, only when the pool or a mask is (re)built:
 
 =============  ======  ===========================================================================================
 family         bits    source of the definitions
 =============  ======  ===========================================================================================
-laggner        307     scikit-fingerprints ``LaggnerFingerprint`` (Christian Laggner's SMARTS, as CDK's
-                       SubstructureFingerprinter); bit 298 "Salt" is a rule (two or more fragments, an anion and a
-                       cation), as there.
-pubchem        881     scikit-fingerprints ``pubchem.features`` (the CACTVS/PubChem keys): element counts, ring
-                       counts, and 618 SMARTS. Element and ring bits follow the PubChem specification and CDK's
-                       PubchemFingerprinter where scikit-fingerprints 2.1 deviates (see ``docs/fingerprint.md``).
-klekota_roth   4860    scikit-fingerprints ``KlekotaRothFingerprint`` SMARTS (Klekota & Roth 2008, as in CDK).
+laggner        307     ``SMARTS_InteLigand.txt``: Christian Laggner's SMARTS (as CDK's SubstructureFingerprinter and
+                       scikit-fingerprints' ``LaggnerFingerprint``); bit 298 "Salt" is a rule (two or more
+                       fragments, an anion and a cation), as there.
+pubchem        881     the CACTVS/PubChem keys: element counts and ring counts (built here), and the 618 SMARTS of
+                       ``pubchem_smarts.tsv`` (scikit-fingerprints' ``pubchem.features``). Element and ring bits
+                       follow the PubChem specification and CDK's PubchemFingerprinter where scikit-fingerprints 2.1
+                       deviates (see ``docs/fingerprint.md``).
+klekota_roth   4860    ``klekota_roth_smarts.txt`` (Klekota & Roth 2008, as in CDK and scikit-fingerprints).
 maccs          166     RDKit ``MACCSkeys.smartsPatts`` (keys 1-166; "more than n matches" keys; keys 125 and 166
                        are rules, key 1 "isotope" is never set by RDKit).
 =============  ======  ===========================================================================================
@@ -33,7 +35,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+DATA = Path(__file__).resolve().parents[1] / "data"  # specvae/chem/data
+DEFINITION_FILES = ("SMARTS_InteLigand.txt", "pubchem_smarts.tsv", "klekota_roth_smarts.txt")
 FAMILIES = ("laggner", "pubchem", "klekota_roth", "maccs")
 FAMILY_SIZES = {"laggner": 307, "pubchem": 881, "klekota_roth": 4860, "maccs": 166}
 KINDS = ("smarts", "element", "ring", "salt", "fragments", "never")
@@ -105,12 +110,33 @@ def parse_ring_definition(text: str) -> tuple[int | None, str]:
     return size, ring_class
 
 
+def _data_lines(name: str) -> list[str]:
+    """The lines of a shipped definition file, without comments and blank lines."""
+    with open(DATA / name, encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle if line.strip() and not line.startswith("#")]
+
+
+# Names the file gives twice, told apart as scikit-fingerprints (and so the shipped mask) tells them apart.
+LAGGNER_RENAMED = {16: "Dialkylthioether (aliphatic O)", 36: "Dialkylthioether (aliphatic S)",
+                   19: "Alkylarylthioether (aliphatic S)", 37: "Alkylarylthioether (aliphatic O)",
+                   108: "Amidine (basic, not part of aromatic ring)",
+                   119: "Amidine (not substituted by carbonyl or thiocarbonyl, not part of a ring)"}
+
+
+def laggner_smarts() -> tuple[list[str], list[str]]:
+    """Names and SMARTS of ``SMARTS_InteLigand.txt`` (``Name: SMARTS`` lines; ``Urea:`` has no space)."""
+    names, patterns = [], []
+    for line in _data_lines("SMARTS_InteLigand.txt"):
+        name, smarts = ("Urea:", line.removeprefix("Urea:")) if line.startswith("Urea:") else line.split()
+        names.append(LAGGNER_RENAMED.get(len(names), name.removesuffix(":").strip()))
+        patterns.append(smarts.strip())
+    return names, patterns
+
+
 @lru_cache(maxsize=1)
 def laggner_bits() -> tuple[BitDef, ...]:
-    """The 307 Laggner (CDK SubstructureFingerprinter) bits from scikit-fingerprints."""
-    from skfp.fingerprints.laggner import _load_patterns
-
-    names, patterns = _load_patterns()
+    """The 307 Laggner (CDK SubstructureFingerprinter) bits."""
+    names, patterns = laggner_smarts()
     bits = []
     for i, (name, smarts) in enumerate(zip(names, patterns)):
         if i == LAGGNER_SALT_BIT:
@@ -122,9 +148,7 @@ def laggner_bits() -> tuple[BitDef, ...]:
 
 @lru_cache(maxsize=1)
 def pubchem_bits() -> tuple[BitDef, ...]:
-    """The 881 PubChem keys: 115 element counts, 148 ring counts, 618 SMARTS (scikit-fingerprints' list)."""
-    from skfp.fingerprints.pubchem import features
-
+    """The 881 PubChem keys: 115 element counts, 148 ring counts, 618 SMARTS (``pubchem_smarts.tsv``)."""
     bits: list[BitDef] = []
 
     def add(kind, definition, min_count, name):
@@ -141,20 +165,17 @@ def pubchem_bits() -> tuple[BitDef, ...]:
     for n in (1, 2, 3, 4):
         add("ring", ring_definition(None, "aromatic"), n, f">= {n} aromatic ring(s)")
         add("ring", ring_definition(None, "hetero_aromatic"), n, f">= {n} hetero-aromatic ring(s)")
-    for smarts in (features.SIMPLE_ATOM_PAIRS + features.SIMPLE_ATOM_NEIGHBORHOODS
-                   + features.DETAILED_ATOM_NEIGHBORHOODS + features.SIMPLE_SMARTS_PATTERNS
-                   + features.COMPLEX_SMARTS_PATTERNS):
+    for line in _data_lines("pubchem_smarts.tsv")[1:]:  # after the header "section<TAB>smarts"
+        smarts = line.split("\t")[1]
         add("smarts", smarts, 1, smarts)
     return tuple(bits)
 
 
 @lru_cache(maxsize=1)
 def klekota_roth_bits() -> tuple[BitDef, ...]:
-    """The 4860 Klekota-Roth SMARTS from scikit-fingerprints."""
-    from skfp.fingerprints import KlekotaRothFingerprint
-
-    names = KlekotaRothFingerprint().get_feature_names_out()
-    return tuple(BitDef("klekota_roth", i, "smarts", str(s), 1, str(s)) for i, s in enumerate(names))
+    """The 4860 Klekota-Roth SMARTS (``klekota_roth_smarts.txt``)."""
+    return tuple(BitDef("klekota_roth", i, "smarts", s, 1, s) for i, s in enumerate(_data_lines(
+        "klekota_roth_smarts.txt")))
 
 
 @lru_cache(maxsize=1)

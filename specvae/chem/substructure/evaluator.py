@@ -1,10 +1,10 @@
-"""Evaluate a list of bit definitions on many molecules.
+"""Evaluate a list of bit definitions on many molecules: :class:`SubstructureEvaluator`.
 
-:class:`SubstructureEvaluator` (what ``get_fingerprinter("specvae").compute`` uses) works on batches of molecules:
+What ``get_fingerprinter("specvae").compute`` uses, batch by batch of molecules:
 
 1. every SMARTS query is compiled once into a graph of atom and bond predicates
    (:mod:`~specvae.chem.substructure.programs`); each molecule's atoms, bonds and rings are read once through RDKit
-   (:class:`~specvae.chem.substructure.batch.MoleculeBatch`);
+   (:class:`~specvae.chem.substructure.molecule_batch.MoleculeBatch`);
 2. atom predicates become a truth table over all atoms of the batch; recursive SMARTS ``$(...)`` are matched first,
    anchored at each atom, by the compiled matcher;
 3. the compiled matcher (:mod:`~specvae.chem.substructure.kernels`, numba) decides every (molecule, query) pair:
@@ -13,10 +13,8 @@
 4. rule bits (element and ring counts, fragments, salts) come from the same arrays.
 
 Queries with a primitive the compiler does not reproduce, and molecules RDKit cannot describe (unsanitised), go to
-plain RDKit matching; without numba the whole batch goes to :class:`RDKitEvaluator`, the previous implementation
-(a screen, then RDKit's matcher on the pairs the screen cannot decide).
-
-:func:`reference_bits` is the plain definition (one RDKit call per molecule and bit) that the tests compare against.
+:func:`reference_bits`: plain RDKit matching, one call per molecule and bit, which is also what the tests check the
+compiled matcher against.
 """
 
 from __future__ import annotations
@@ -40,30 +38,6 @@ def _compile(smarts: str):
     return query
 
 
-def alternatives(smarts: str) -> list[str]:
-    """Equivalent simpler queries whose matches together are the query's matches (presence only).
-
-    A one-atom query that is an OR of recursive SMARTS, ``[$(A),$(B)]``, matches a molecule exactly when A or B
-    does; A and B are screened and matched separately (RDKit would otherwise evaluate every recursive part on every
-    atom). Anything else is returned unchanged.
-    """
-    from specvae.chem.substructure.screen import recursive_smarts
-
-    query = _compile(smarts)
-    if query.GetNumAtoms() != 1 or query.GetNumBonds():
-        return [smarts]
-    lines = [line.strip() for line in query.GetAtomWithIdx(0).DescribeQuery().splitlines() if line.strip()]
-    leaves = lines[1:] if lines[0] == "AtomOr" else lines
-    if not leaves or any(leaf != "RecursiveStructure val in ()" for leaf in leaves):
-        return [smarts]
-    if lines[0] != "AtomOr" and len(leaves) != 1:
-        return [smarts]
-    inner = recursive_smarts(query.GetAtomWithIdx(0).GetSmarts())
-    if len(inner) != len(leaves):
-        return [smarts]
-    return [alt for part in inner for alt in alternatives(part)]
-
-
 def _match_params(max_matches: int = 1):
     from rdkit import Chem
 
@@ -72,112 +46,6 @@ def _match_params(max_matches: int = 1):
     params.uniquify = True
     params.maxMatches = max_matches
     return params
-
-
-class _Batched:
-    """``compute`` in batches of ``BATCH_SIZE`` molecules over the subclass's ``_compute_batch``."""
-
-    n_bits: int
-
-    def compute(self, mols: Sequence) -> np.ndarray:
-        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1."""
-        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
-        for start in range(0, len(mols), BATCH_SIZE):
-            batch = mols[start:start + BATCH_SIZE]
-            out[start:start + len(batch)] = self._compute_batch(batch)
-        return out
-
-
-class RDKitEvaluator(_Batched):
-    """Computes the bits ``bits`` (in that order) for RDKit molecules with RDKit's matcher, after a screen.
-
-    The compiled :class:`SubstructureEvaluator` gives this class the molecules and queries it cannot handle itself
-    (and everything, where numba is not installed).
-
-    Parameters
-    ----------
-    bits
-        The bit definitions (e.g. a mask's bits). Queries are compiled once here.
-    """
-
-    def __init__(self, bits: Sequence[BitDef]):
-        from specvae.chem.substructure.screen import Screen
-
-        self.bits = list(bits)
-        self.rules = RuleEvaluator(self.bits)
-        # one query per SMARTS bit, or several alternatives whose results are OR-ed into the bit
-        columns, texts, counts = [], [], []
-        for j, bit in enumerate(self.bits):
-            if bit.kind != "smarts":
-                continue
-            parts = alternatives(bit.definition) if bit.min_count == 1 else [bit.definition]
-            columns += [j] * len(parts)
-            texts += parts
-            counts += [bit.min_count] * len(parts)
-        self.smarts_columns = np.array(columns, dtype=np.int64)
-        self.queries = [_compile(text) for text in texts]
-        self.min_counts = np.array(counts, dtype=np.int64)
-        self.screen = Screen(self.queries, self.min_counts)
-        self._bit_columns, self._query_bit = np.unique(self.smarts_columns, return_inverse=True)
-        self._params = _match_params(1)
-        self._count_params = {int(n): _match_params(int(n)) for n in set(self.min_counts.tolist()) if n > 1}
-
-    @property
-    def n_bits(self) -> int:
-        return len(self.bits)
-
-    def _compute_batch(self, mols: Sequence) -> np.ndarray:
-        from rdkit.Chem import rdSubstructLibrary
-
-        from specvae.chem.substructure.rules import molecule_table
-        from specvae.chem.substructure.screen import atom_codes, bond_triples
-
-        n = len(mols)
-        out = np.zeros((n, self.n_bits), dtype=np.uint8)
-        tables = [molecule_table(mol) for mol in mols]
-        if self.rules:
-            for i, (mol, table) in enumerate(zip(mols, tables)):
-                self.rules.evaluate(mol, out[i], table)
-        if not len(self.queries):
-            return out
-        codes = [atom_codes(t) for t in tables]
-        survivors = self.screen.survivors(codes, [bond_triples(t, c) for t, c in zip(tables, codes)])
-        # Molecules with hydrogen atoms in the graph are outside the screen's model of H counts: match them fully.
-        unscreened = np.array([bool((t.atomic_number == 1).any()) for t in tables], dtype=bool)
-        survivors[unscreened] = True
-        decided = np.broadcast_to(self.screen.exact, survivors.shape).copy()
-        decided[unscreened] = False
-        bit_hits = np.zeros((n, len(self._bit_columns)), dtype=bool)
-        np.logical_or.at(bit_hits, (slice(None), self._query_bit), survivors & decided)
-        todo = survivors & ~decided
-        library = None
-        for q in np.flatnonzero(todo.any(axis=0)):
-            bit = self._query_bit[q]
-            candidates = np.flatnonzero(todo[:, q] & ~bit_hits[:, bit])  # alternatives: stop at the first hit
-            if not len(candidates):
-                continue
-            if library is None:
-                library = rdSubstructLibrary.SubstructLibrary(rdSubstructLibrary.MolHolder())
-                for mol in mols:
-                    library.AddMol(mol)
-            library.SetSearchOrder(candidates.tolist())
-            found = library.GetMatches(self.queries[q], self._params, 1, len(candidates))
-            matched = [found[k] for k in range(len(found))]
-            need = int(self.min_counts[q])
-            if need > 1:
-                params = self._count_params[need]
-                matched = [i for i in matched if len(mols[i].GetSubstructMatches(self.queries[q], params)) >= need]
-            bit_hits[matched, bit] = True
-        out[:, self._bit_columns] = bit_hits
-        return out
-
-
-def _numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:  # pragma: no cover - numba comes with matchms, a dependency
-        return False
-    return True
 
 
 # Molecules whose atoms set the search order (rare predicates first): common metabolites, drugs, lipids, pesticides.
@@ -203,16 +71,16 @@ CC(C)(C)c1ccc(O)cc1 O=[N+]([O-])c1ccc(cc1)S(=O)(=O)N C=CC(=O)OCC
 """.split()
 
 
-class SubstructureEvaluator(_Batched):
+class SubstructureEvaluator:
     """Computes the bits ``bits`` (in that order) for RDKit molecules: compiled matching, RDKit where it cannot.
 
     Every SMARTS query is compiled (:mod:`~specvae.chem.substructure.programs`) into a graph of atom and bond
     predicates; for a batch of molecules the predicates become truth tables over all atoms (RDKit's atom
-    properties, read once per molecule in :class:`~specvae.chem.substructure.batch.MoleculeBatch`) and the
+    properties, read once per molecule in :class:`~specvae.chem.substructure.molecule_batch.MoleculeBatch`) and the
     numba matcher (:mod:`~specvae.chem.substructure.kernels`) decides every (molecule, query) pair. Queries are
     tried from general to specific, and a query one of whose proven generalisations failed is not tried at all
-    (:meth:`_implications`). Queries the compiler does not accept, molecules the batch cannot describe, and
-    everything where numba is missing, go to RDKit.
+    (:meth:`_implications`). Queries the compiler does not accept and molecules the batch cannot describe go to
+    :func:`reference_bits`.
     """
 
     def __init__(self, bits: Sequence[BitDef]):
@@ -220,7 +88,6 @@ class SubstructureEvaluator(_Batched):
 
         self.bits = list(bits)
         self.rules = RuleEvaluator(self.bits)
-        self._fallback = None
         programs = Programs()
         columns, graphs, needs, unsupported = [], [], [], []
         for j, bit in enumerate(self.bits):
@@ -234,30 +101,28 @@ class SubstructureEvaluator(_Batched):
                 continue
             columns.append(j)
             needs.append(bit.min_count)
-        self.compiled = _numba_available()
-        if not self.compiled:
-            columns, graphs, needs, unsupported = [], [], [], [j for j, b in enumerate(self.bits) if b.kind == "smarts"]
         self.columns = np.array(columns, dtype=np.int64)
         self.graphs = np.array(graphs, dtype=np.int64)
         self.needs = np.array(needs, dtype=np.int64)
         self.unsupported = np.array(unsupported, dtype=np.int64)
         programs.sort_by_level()
         self.programs = programs
-        if self.compiled:
-            self._prepare(programs)
-            if len(self.graphs):
-                self._calibrate()
-                self._implications()
+        self._prepare(programs)
+        if len(self.graphs):
+            self._calibrate()
+            self._implications()
 
     @property
     def n_bits(self) -> int:
         return len(self.bits)
 
-    @property
-    def fallback(self) -> RDKitEvaluator:
-        if self._fallback is None:
-            self._fallback = RDKitEvaluator(self.bits)
-        return self._fallback
+    def compute(self, mols: Sequence) -> np.ndarray:
+        """Bits of each molecule: ``uint8`` array ``(len(mols), n_bits)`` of 0/1, in batches of :data:`BATCH_SIZE`."""
+        out = np.zeros((len(mols), self.n_bits), dtype=np.uint8)
+        for start in range(0, len(mols), BATCH_SIZE):
+            batch = mols[start:start + BATCH_SIZE]
+            out[start:start + len(batch)] = self._compute_batch(batch)
+        return out
 
     def _prepare(self, programs) -> None:
         """Flat arrays of every graph and predicate, for the kernels."""
@@ -345,7 +210,7 @@ class SubstructureEvaluator(_Batched):
         kernels, before any worker process is forked). Recursive predicates count as rare: they are."""
         from rdkit import Chem
 
-        from specvae.chem.substructure.batch import MoleculeBatch
+        from specvae.chem.substructure.molecule_batch import MoleculeBatch
 
         batch = MoleculeBatch([Chem.MolFromSmiles(s) for s in CALIBRATION_SMILES])
         _, counts = self.atom_table(batch)
@@ -415,14 +280,12 @@ class SubstructureEvaluator(_Batched):
         self.general = np.concatenate(lists + [np.zeros(1, np.int64)]).astype(np.int64)
 
     def _compute_batch(self, mols: Sequence) -> np.ndarray:
-        from specvae.chem.substructure.batch import MoleculeBatch
+        from specvae.chem.substructure.molecule_batch import MoleculeBatch
 
         n = len(mols)
         out = np.zeros((n, self.n_bits), dtype=np.uint8)
         if n == 0:
             return out
-        if not self.compiled:
-            return self.fallback._compute_batch(mols)
         batch = MoleculeBatch(mols)
         if self.rules:
             self.rules.evaluate_batch(batch, out)

@@ -3,8 +3,8 @@
 RDKit matches a SMARTS query by testing, for each query atom and bond, a query tree (AND, OR, NOT over primitives
 such as "atomic number = 6" or "total H count = 2") against molecule atoms and bonds, inside a VF2 search. We read
 those trees (``DescribeQuery``), translate each primitive into a comparison on a per-atom or per-bond *feature*
-that :mod:`~specvae.chem.substructure.batch` computes with RDKit's own accessors, and hand the query graph to the
-compiled matcher in :mod:`~specvae.chem.substructure.kernels`.
+that :mod:`~specvae.chem.substructure.molecule_batch` computes with RDKit's own accessors, and hand the query graph
+to the compiled matcher in :mod:`~specvae.chem.substructure.kernels`.
 
 - A *predicate* is a normalised tree of ``("eq", feature, value)`` leaves, ``("rec", graph)`` leaves (a recursive
   SMARTS ``$(...)``: the atom is the first atom of a match of that graph), ``("true",)``, ``("not", p)``,
@@ -23,8 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from specvae.chem.substructure.screen import recursive_smarts
 
 # RDKit atom primitive -> (feature, how the value is read). Features are computed in batch.py.
 ATOM_FEATURES = {
@@ -51,6 +49,25 @@ TRUE = ("true",)
 
 class Unsupported(ValueError):
     """A query uses a primitive or a construct the compiled matcher does not reproduce exactly."""
+
+
+def recursive_smarts(atom_smarts: str) -> list[str]:
+    """The SMARTS inside each ``$( )`` of an atom's SMARTS, in order (outermost level only)."""
+    found = []
+    i = 0
+    while i < len(atom_smarts):
+        if atom_smarts.startswith("$(", i):
+            depth, j = 0, i + 1
+            while j < len(atom_smarts):
+                depth += {"(": 1, ")": -1}.get(atom_smarts[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            found.append(atom_smarts[i + 2:j])
+            i = j + 1
+        else:
+            i += 1
+    return found
 
 
 def _cycle_bonds(query) -> set[tuple[int, int]]:

@@ -1,6 +1,6 @@
 """Per-molecule atom and bond tables, and the bits that are rules rather than SMARTS.
 
-:func:`molecule_table` reads every atom and bond of a molecule once; the screen and the rule bits (element counts,
+:func:`molecule_table` reads every atom and bond of a molecule once; the rule bits (element counts,
 ring counts, fragments, salts) are computed from these arrays without further RDKit calls per atom.
 """
 
@@ -154,7 +154,7 @@ class RuleEvaluator:
             row[self.fragment_columns] = n_fragments >= self.fragment_needs
 
     def evaluate_batch(self, batch, out: np.ndarray) -> None:
-        """Set the rule bits of every molecule of a :class:`~specvae.chem.substructure.batch.MoleculeBatch` in
+        """Set the rule bits of every molecule of a :class:`~specvae.chem.substructure.molecule_batch.MoleculeBatch` in
         ``out`` (``uint8`` rows over all bits), as :meth:`evaluate` does one molecule at a time."""
         if not self.columns:
             return
