@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from specvae.chem.bits import RANKING_EPS
 from specvae.chem.fingerprints import FingerprintSpec
 from specvae.errors import CheckpointError, InputError
 from specvae.models import ModelConfig, build_model
@@ -76,7 +77,7 @@ class BitFrequencyPredictor:
     """
 
     def __init__(self, probs: np.ndarray, spec: FingerprintSpec, ion_mode: str | None):
-        self.probs = np.clip(np.asarray(probs, dtype=np.float32), 1e-6, 1 - 1e-6)
+        self.probs = np.clip(np.asarray(probs, dtype=np.float32), RANKING_EPS, 1 - RANKING_EPS)
         self.spec = spec
         self.ion_mode = ion_mode
 

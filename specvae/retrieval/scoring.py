@@ -20,17 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-EPS = 1e-6
+from specvae.chem.bits import RANKING_EPS, clipped_log_probs
+
+EPS = RANKING_EPS
 
 RANK_COLUMNS = ("rank", "score", "inchikey", "smiles", "id", "name", "merged_ids")  # + "adduct" for database hits
 
 
 def _weights(probs: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
-    p = np.clip(np.asarray(probs, dtype=np.float64), eps, 1.0 - eps)
-    if p.ndim != 1:
-        raise ValueError(f"expected one vector of bit probabilities, got shape {p.shape}")
-    log_q = np.log1p(-p)
-    return np.log(p) - log_q, float(log_q.sum())
+    """The cross-entropy (:func:`specvae.chem.bits.bit_cross_entropy`) as ``-(c . w + base)``."""
+    log_p, log_q = clipped_log_probs(np.asarray(probs), eps)
+    if log_p.ndim != 1:
+        raise ValueError(f"expected one vector of bit probabilities, got shape {log_p.shape}")
+    return log_p - log_q, float(log_q.sum())
 
 
 def score_bits(probs: np.ndarray, bits: np.ndarray, eps: float = EPS) -> np.ndarray:

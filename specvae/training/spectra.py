@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from specvae import __version__
+from specvae.chem.bits import VALIDATION_EPS, bit_cross_entropy
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
 from specvae.errors import InputError
@@ -57,8 +58,8 @@ class SpectraSteps:
 
 def _prediction_sums(p: Tensor, bits: Tensor) -> dict[str, float]:
     """Summed ``fp_ce`` / ``bit_acc`` / ``tanimoto`` of predicted bit probabilities ``p`` against 0/1 ``bits``."""
-    p = p.float().clamp(1e-7, 1 - 1e-7)
-    ce = -(bits * p.log() + (1 - bits) * (1 - p).log()).sum(1)
+    p = p.float()
+    ce = bit_cross_entropy(p, bits, VALIDATION_EPS)
     hard = (p > 0.5).float()
     union = ((hard + bits) > 0).float().sum(1)
     tanimoto = torch.where(union > 0, (hard * bits).sum(1) / union.clamp_min(1), torch.ones_like(union))
