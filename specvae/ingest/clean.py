@@ -23,13 +23,17 @@ Missing metadata (what each step does when it cannot tell):
 - ``select_by_mz``: off by default (the grid itself drops peaks outside m/z (0, 1100] and counts them).
 - ``require_minimum_number_of_peaks``: counts peaks that reach the grid with intensity > 0 (after
   ``select_by_mz``), so it runs after binning.
+
+:data:`STEPS` is the one table of steps: each step's name, function, parameters (from :class:`Cleaning`), how a
+rejection is described and when it runs. Ingest runs it (:mod:`specvae.ingest.process`) and reports it
+(:mod:`specvae.ingest.report`) from that table alone.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -94,6 +98,10 @@ def inlet_of(instrument_type: str | None) -> str | None:
     return None
 
 
+def _instrument(record: SpectrumRecord) -> str | None:
+    return record.metadata.get("instrument_type") or record.metadata.get("ion_source")
+
+
 # --- the steps: (record, **params) -> record | None -------------------------------------------------------------
 
 def require_ion_mode(record: SpectrumRecord, mode: str = "positive", keep_unknown: bool = False):
@@ -114,8 +122,7 @@ def require_ms_level(record: SpectrumRecord, level: int = 2, keep_unknown: bool 
 
 def require_instrument_type(record: SpectrumRecord, inlets: tuple[str, ...] = ("LC",), keep_unknown: bool = True):
     """Keep records whose instrument type names one of ``inlets`` (default LC); unknown: see ``keep_unknown``."""
-    text = record.metadata.get("instrument_type") or record.metadata.get("ion_source")
-    found = inlet_of(text)
+    found = inlet_of(_instrument(record))
     if found is None:
         return record if keep_unknown else None
     return record if found in inlets else None
@@ -140,83 +147,100 @@ def require_minimum_number_of_peaks(n_peaks: np.ndarray, n_required: int = 1) ->
     return np.asarray(n_peaks) >= n_required
 
 
-@dataclass
-class Step:
-    """One configured step of the pipeline and its counts."""
+# --- the table: every step once, with its settings, its "could not tell" test and how a rejection reads -----------
+
+def _mz_range(c: Cleaning) -> dict | None:
+    if c.mz_min is None and c.mz_max is None:
+        return None
+    return {"mz_from": -np.inf if c.mz_min is None else c.mz_min, "mz_to": np.inf if c.mz_max is None else c.mz_max}
+
+
+def _instrument_detail(record: SpectrumRecord, p: dict) -> str:
+    text = _instrument(record)
+    found = inlet_of(text) or "unknown inlet"
+    return f"instrument type {text or 'unknown'!s} ({found}), required {'/'.join(p['inlets'])}"
+
+
+def _peaks_detail(record: SpectrumRecord, p: dict, peaks_kept: int, peaks_read: int) -> str:
+    return f"{peaks_kept} peaks on the grid with intensity > 0 (of {peaks_read} read), required {p['n_required']}"
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """One cleaning step: its name (= the reason a record it removes is rejected with), its function, its parameters
+    from :class:`Cleaning` (``None``: switched off), the rejection detail, whether a kept record's value was unknown,
+    and its stage: ``record`` (may remove the record), ``peaks`` (removes peaks only) or ``binned`` (vectorised over
+    the binned batch)."""
 
     name: str
     func: Callable
-    params: dict = field(default_factory=dict)
+    params: Callable[[Cleaning], dict | None]
+    describe: Callable[..., str] | None = None
+    unknown: Callable[[SpectrumRecord], bool] | None = None
+    stage: str = "record"
+
+
+STEPS: tuple[StepDef, ...] = (
+    StepDef("require_ms_level", require_ms_level,
+            lambda c: None if c.ms_level is None else {"level": c.ms_level, "keep_unknown": c.keep_unknown_ms_level},
+            lambda r, p: f"MS level {r.metadata.get('ms_level') or 'unknown'}, required {p['level']}",
+            lambda r: r.metadata.get("ms_level") is None),
+    StepDef("require_ion_mode", require_ion_mode,
+            lambda c: None if c.ion_mode is None else {"mode": c.ion_mode, "keep_unknown": c.keep_unknown_ion_mode},
+            lambda r, p: f"ion mode {r.metadata.get('ion_mode') or 'unknown'}, required {p['mode']}",
+            lambda r: r.metadata.get("ion_mode") is None),
+    StepDef("require_instrument_type", require_instrument_type,
+            lambda c: None if c.instrument_types is None else {
+                "inlets": tuple(t.upper() for t in c.instrument_types), "keep_unknown": c.keep_unknown_instrument},
+            _instrument_detail, lambda r: inlet_of(_instrument(r)) is None),
+    StepDef("require_precursor_mz", require_precursor_mz, lambda c: {} if c.require_precursor else None,
+            lambda r, p: "no precursor m/z"),
+    StepDef("select_by_mz", select_by_mz, _mz_range, stage="peaks"),
+    StepDef("require_minimum_number_of_peaks", require_minimum_number_of_peaks,
+            lambda c: {"n_required": c.min_peaks} if c.min_peaks else None, _peaks_detail, stage="binned"),
+)
+
+
+@dataclass
+class Step:
+    """One configured step of the pipeline (a row of :data:`STEPS` with its parameters) and its counts."""
+
+    definition: StepDef
+    params: dict
     removed: int = 0
     kept_unknown: int = 0
     peaks_removed: int = 0
-    unknown: Callable | None = None  # record -> bool: the step could not tell (counted when the record is kept)
 
+    @property
+    def name(self) -> str:
+        return self.definition.name
 
-def _unknown_ms_level(record: SpectrumRecord) -> bool:
-    return record.metadata.get("ms_level") is None
+    @property
+    def stage(self) -> str:
+        return self.definition.stage
 
-
-def _unknown_ion_mode(record: SpectrumRecord) -> bool:
-    return record.metadata.get("ion_mode") is None
-
-
-def _unknown_inlet(record: SpectrumRecord) -> bool:
-    return inlet_of(record.metadata.get("instrument_type") or record.metadata.get("ion_source")) is None
+    def describe(self, record: SpectrumRecord, **facts) -> str:
+        """Detail text for a record this step removed (what was found, what was required)."""
+        return self.definition.describe(record, self.params, **facts)
 
 
 def steps(cleaning: Cleaning) -> list[Step]:
-    """The per-record steps ``cleaning`` switches on, in the order they run (peak-count check comes after binning)."""
-    out = []
-    if cleaning.ms_level is not None:
-        out.append(Step("require_ms_level", require_ms_level,
-                        {"level": cleaning.ms_level, "keep_unknown": cleaning.keep_unknown_ms_level},
-                        unknown=_unknown_ms_level if cleaning.keep_unknown_ms_level else None))
-    if cleaning.ion_mode is not None:
-        out.append(Step("require_ion_mode", require_ion_mode,
-                        {"mode": cleaning.ion_mode, "keep_unknown": cleaning.keep_unknown_ion_mode},
-                        unknown=_unknown_ion_mode if cleaning.keep_unknown_ion_mode else None))
-    if cleaning.instrument_types is not None:
-        out.append(Step("require_instrument_type", require_instrument_type,
-                        {"inlets": tuple(t.upper() for t in cleaning.instrument_types),
-                         "keep_unknown": cleaning.keep_unknown_instrument},
-                        unknown=_unknown_inlet if cleaning.keep_unknown_instrument else None))
-    if cleaning.require_precursor:
-        out.append(Step("require_precursor_mz", require_precursor_mz))
-    if cleaning.mz_min is not None or cleaning.mz_max is not None:
-        lo = cleaning.mz_min if cleaning.mz_min is not None else -np.inf
-        hi = cleaning.mz_max if cleaning.mz_max is not None else np.inf
-        out.append(Step("select_by_mz", select_by_mz, {"mz_from": lo, "mz_to": hi}))
-    return out
+    """The steps ``cleaning`` switches on, in the order they run (the ``binned`` step runs after binning)."""
+    return [Step(d, params) for d in STEPS if (params := d.params(cleaning)) is not None]
 
 
-def run_steps(record: SpectrumRecord, pipeline: list[Step]) -> str | None:
-    """Run the per-record steps on ``record``; returns the name of the step that removed it, or ``None``."""
+def run_steps(record: SpectrumRecord, pipeline: list[Step]) -> Step | None:
+    """Run the per-record steps (stages ``record`` and ``peaks``) on ``record``; returns the step that removed it."""
     for step in pipeline:
-        if step.func is select_by_mz:
+        d = step.definition
+        if d.stage == "peaks":
             before = len(record.mz)
-            select_by_mz(record, **step.params)
+            d.func(record, **step.params)
             step.peaks_removed += before - len(record.mz)
-        elif step.func(record, **step.params) is None:
-            step.removed += 1
-            return step.name
-        elif step.unknown is not None and step.unknown(record):
-            step.kept_unknown += 1
+        elif d.stage == "record":
+            if d.func(record, **step.params) is None:
+                step.removed += 1
+                return step
+            if d.unknown is not None and step.params.get("keep_unknown") and d.unknown(record):
+                step.kept_unknown += 1
     return None
-
-
-def describe_rejection(step: str, record: SpectrumRecord, pipeline: list[Step]) -> str:
-    """Detail text for a record removed by ``step`` (what was found, what was required)."""
-    meta = record.metadata
-    params = next((s.params for s in pipeline if s.name == step), {})
-    if step == "require_ion_mode":
-        return f"ion mode {meta.get('ion_mode') or 'unknown'}, required {params.get('mode')}"
-    if step == "require_ms_level":
-        return f"MS level {meta.get('ms_level') or 'unknown'}, required {params.get('level')}"
-    if step == "require_instrument_type":
-        text = meta.get("instrument_type") or meta.get("ion_source")
-        return f"instrument type {text or 'unknown'!s} ({inlet_of(text) or 'unknown inlet'}), " \
-               f"required {'/'.join(params.get('inlets', ()))}"
-    if step == "require_precursor_mz":
-        return "no precursor m/z"
-    return step

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from specvae import schema
-from specvae.ingest.batch import META_COLUMNS, BatchResult, process_records, process_task
+from specvae.ingest.assemble import assemble
 from specvae.ingest.clean import Cleaning
+from specvae.ingest.process import META_COLUMNS, BatchResult, process_records, process_task
 from specvae.ingest.read import detect_format, iter_tasks
 from specvae.ingest.report import build_report, dataset_metadata
 from specvae.ingest.textio import check_readable
@@ -130,10 +131,8 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
                                                            progress=progress)
         timings["read_clean_bin_s"] = time.perf_counter() - t
 
-        from specvae.ingest.finish import finish
-
         t = time.perf_counter()
-        table, molecule_report, structure_report, split_report = finish(
+        table, molecule_report, structure_report, split_report = assemble(
             rows, rejects, sources=[f["path"] for f in files], molecules=molecules, excluded=excluded,
             fingerprinter=fingerprinter, seed=seed, fractions=fractions, pool=pool, workers=workers, cache=cache,
             progress=progress, timings=timings)
@@ -175,7 +174,7 @@ def _warm_up() -> None:
     import pyarrow.csv  # noqa: F401
 
     import specvae.chem.structures  # noqa: F401
-    import specvae.ingest.batch  # noqa: F401
+    import specvae.ingest.process  # noqa: F401
 
 
 def process_files(inputs: Sequence, cleaning: Cleaning, *, pool=None, workers: int = 1, progress: bool = False):

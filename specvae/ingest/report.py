@@ -29,7 +29,7 @@ def build_report(*, files, rows, table, rejects, steps, peaks, molecules, struct
     from specvae import __version__
 
     kinds = Counter(table.column(schema.KIND).to_pylist())
-    # finish() appends the molecule rejections after all spectrum rejections
+    # assemble() appends the molecule rejections after all spectrum rejections
     spectrum_rejects = rejects[: len(rejects) - molecules["rejected"]]
     by_reason = Counter(r["reason"] for r in spectrum_rejects)
     read = sum(f["records"] for f in files)
@@ -39,10 +39,6 @@ def build_report(*, files, rows, table, rejects, steps, peaks, molecules, struct
         pipeline.append({"step": step.name, "params": _jsonable(step.params), "removed": counts.get("removed", 0),
                          "kept_unknown": counts.get("kept_unknown", 0),
                          "peaks_removed": counts.get("peaks_removed", 0)})
-    if cleaning.min_peaks:
-        counts = steps.get("require_minimum_number_of_peaks", Counter())
-        pipeline.append({"step": "require_minimum_number_of_peaks", "params": {"n_required": cleaning.min_peaks},
-                         "removed": counts.get("removed", 0), "kept_unknown": 0, "peaks_removed": 0})
     select = next((p["peaks_removed"] for p in pipeline if p["step"] == "select_by_mz"), 0)
     written = kinds.get(schema.PAIRED, 0) + kinds.get(schema.SPECTRUM_ONLY, 0)
     n_peaks = table.column(schema.N_PEAKS).to_numpy(zero_copy_only=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from specvae.ingest.batch import process_records
 from specvae.ingest.clean import (
     Cleaning,
     inlet_of,
@@ -15,6 +14,7 @@ from specvae.ingest.clean import (
     require_precursor_mz,
     select_by_mz,
 )
+from specvae.ingest.process import process_records
 from specvae.ingest.records import SpectrumRecord, finish_metadata
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from specvae.ingest.binning import bin_batch
-from specvae.ingest.clean import Cleaning, describe_rejection, run_steps, steps
+from specvae.ingest.clean import Cleaning, run_steps, steps
 from specvae.ingest.records import SpectrumRecord
 
 # metadata carried into the dataset (besides structure text); see specvae.schema
@@ -57,38 +57,14 @@ def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchR
             continue
         removed_by = run_steps(r, pipeline)
         if removed_by is not None:
-            out.rejects.append((r.record, r.line, removed_by, describe_rejection(removed_by, r, pipeline)))
+            out.rejects.append((r.record, r.line, removed_by.name, removed_by.describe(r)))
             continue
         kept.append(r)
+    if kept:
+        kept = _bin(kept, [s for s in pipeline if s.stage == "binned"], out)
     for step in pipeline:
         out.steps[step.name] = {"removed": step.removed, "kept_unknown": step.kept_unknown,
                                 "peaks_removed": step.peaks_removed}
-    if not kept:
-        return out
-    lengths = np.fromiter((len(r.mz) for r in kept), dtype=np.int64, count=len(kept))
-    mz = np.concatenate([r.mz for r in kept])
-    intensity = np.concatenate([r.intensity for r in kept])
-    binned = bin_batch(mz, intensity, lengths)
-    out.peaks.update(read=int(lengths.sum()), off_grid_low=binned.off_grid_low, off_grid_high=binned.off_grid_high,
-                     zero_intensity=binned.zero_intensity)
-    ok = np.ones(len(kept), dtype=bool)
-    if cleaning.min_peaks:
-        ok = binned.peaks_kept >= cleaning.min_peaks
-        n_removed = int((~ok).sum())
-        out.steps["require_minimum_number_of_peaks"] = {"removed": n_removed, "kept_unknown": 0, "peaks_removed": 0}
-        for i in np.flatnonzero(~ok):
-            r = kept[i]
-            out.rejects.append((r.record, r.line, "require_minimum_number_of_peaks",
-                                f"{int(binned.peaks_kept[i])} peaks on the grid with intensity > 0 "
-                                f"(of {int(lengths[i])} read), required {cleaning.min_peaks}"))
-        out.rejects.sort(key=lambda item: item[0])
-    counts = binned.counts
-    if ok.all():
-        out.bins, out.values, out.counts = binned.bins, binned.values, counts
-    else:
-        entries = np.repeat(ok, counts)
-        out.bins, out.values, out.counts = binned.bins[entries], binned.values[entries], counts[ok]
-        kept = [r for r, good in zip(kept, ok) if good]
     meta = out.meta
     for r in kept:
         out.record.append(r.record)
@@ -97,3 +73,31 @@ def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchR
         for key in META_COLUMNS:
             meta[key].append(m.get(key))
     return out
+
+
+def _bin(kept: list[SpectrumRecord], after_binning: list, out: BatchResult) -> list[SpectrumRecord]:
+    """Bin ``kept`` into ``out``, run the steps that need the binned peaks; returns the records still kept."""
+    lengths = np.fromiter((len(r.mz) for r in kept), dtype=np.int64, count=len(kept))
+    mz = np.concatenate([r.mz for r in kept])
+    intensity = np.concatenate([r.intensity for r in kept])
+    binned = bin_batch(mz, intensity, lengths)
+    out.peaks.update(read=int(lengths.sum()), off_grid_low=binned.off_grid_low, off_grid_high=binned.off_grid_high,
+                     zero_intensity=binned.zero_intensity)
+    ok = np.ones(len(kept), dtype=bool)
+    for step in after_binning:
+        passed = step.definition.func(binned.peaks_kept, **step.params)
+        step.removed += int((ok & ~passed).sum())
+        for i in np.flatnonzero(ok & ~passed):
+            r = kept[i]
+            out.rejects.append((r.record, r.line, step.name,
+                                step.describe(r, peaks_kept=int(binned.peaks_kept[i]), peaks_read=int(lengths[i]))))
+        ok &= passed
+    if after_binning:
+        out.rejects.sort(key=lambda item: item[0])
+    counts = binned.counts
+    if ok.all():
+        out.bins, out.values, out.counts = binned.bins, binned.values, counts
+        return kept
+    entries = np.repeat(ok, counts)
+    out.bins, out.values, out.counts = binned.bins[entries], binned.values[entries], counts[ok]
+    return [r for r, good in zip(kept, ok) if good]

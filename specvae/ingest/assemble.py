@@ -1,4 +1,5 @@
-"""After reading: structures, exclusion, molecule-only rows, fingerprints, ids, splits -> one Arrow table."""
+"""Assemble the dataset after reading: structures, exclusion, molecule-only rows, fingerprints, ids, splits -> one
+Arrow table (the second stage of :func:`specvae.ingest.ingest`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from specvae.chem.structures import Structure, parse_many
 from specvae.splits import assign_splits
 
 
-def finish(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
+def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
            fractions, pool, workers: int, cache, progress: bool, timings: dict):
     """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
     from specvae.chem.inputs import read_structures
