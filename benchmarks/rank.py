@@ -71,8 +71,8 @@ def bench_scoring(sizes, n_bits: int, repeats: int, rng) -> list[tuple]:
 def bench_pool(pool: Path, sizes, fingerprint: str, repeats: int, cold: int, workers: int, rng) -> list[tuple]:
     from specvae.chem.cache import FingerprintCache
     from specvae.chem.fingerprints import get_fingerprinter
-    from specvae.chem.inputs import read_structures
     from specvae.chem.structures import Structure, parse_many
+    from specvae.readers.structures import read_structures
     from specvae.retrieval.adducts import ADDUCTS
     from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB, build_db

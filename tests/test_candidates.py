@@ -6,9 +6,9 @@ import gzip
 
 import pytest
 
-from specvae.chem.inputs import read_structures
 from specvae.chem.structures import parse
 from specvae.errors import InputError
+from specvae.readers.structures import read_structures
 from specvae.retrieval.candidates import load_candidates, write_rejects
 
 ETHANOL_KEY = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"

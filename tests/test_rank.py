@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from specvae.chem.inputs import StructureRecord
 from specvae.chem.structures import parse_many
+from specvae.readers.structures import StructureRecord
 from specvae.retrieval.candidates import merge_rows
 from specvae.retrieval.scoring import (
     average_ranks,

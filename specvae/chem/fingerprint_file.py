@@ -57,7 +57,7 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
     Parameters
     ----------
     input_path
-        SMILES, CSV/TSV, SDF or MSP file (``.gz`` allowed); see :mod:`specvae.chem.inputs`.
+        SMILES, CSV/TSV, SDF or MSP file (``.gz`` allowed); see :mod:`specvae.readers.structures`.
     output
         The Parquet file to write; refused if it exists unless ``overwrite``.
     fingerprint, n_bits
@@ -73,9 +73,9 @@ def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: st
     from specvae import __version__
     from specvae.chem.cache import FingerprintCache
     from specvae.chem.fingerprints import get_fingerprinter, packed_fingerprints
-    from specvae.chem.inputs import parse_records, read_structures
-    from specvae.chem.structures import Unparsed
+    from specvae.chem.structures import Unparsed, parse_records
     from specvae.progress import track
+    from specvae.readers.structures import read_structures
 
     input_path, output = Path(input_path), Path(output)
     rejects = rejects_path(output)

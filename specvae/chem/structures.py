@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from specvae.errors import InputError
+from specvae.readers.structures import StructureRecord
 
 CHUNK = 256  # texts per task when parsing in several processes
 
@@ -279,6 +280,24 @@ def parse_many(texts: Sequence[tuple[str | None, str | None]], workers: int = 1,
         cache.put_canonical(canonical_version(), (("\t".join(k), _dumps(v)) for k, v in new.items()))
     done.update(new)
     return [done[k] for k in keys]
+
+
+def parse_record(record: StructureRecord):
+    """``(mol, Structure)`` of a record, or :class:`StructureError` with the reason."""
+    if record.error:
+        raise StructureError(record.error)
+    return parse_structure(smiles=record.smiles, inchi=record.inchi)
+
+
+def parse_records(records: Sequence[StructureRecord], workers: int = 1, pool=None, cache=None,
+                  progress: bool = False) -> list[Structure | Unparsed]:
+    """:func:`parse_many` over records: a ``Structure`` or ``Unparsed`` per record, in order.
+
+    A record that could not be read at all (an unreadable SDF molblock) is ``Unparsed`` with the reader's message.
+    """
+    parsed = parse_many([(r.smiles, r.inchi) for r in records], workers=workers, pool=pool, cache=cache,
+                        progress=progress)
+    return [Unparsed("unreadable_record", r.error) if r.error else p for r, p in zip(records, parsed)]
 
 
 def _dumps(value: Structure | Unparsed) -> str:

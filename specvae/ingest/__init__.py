@@ -21,8 +21,8 @@ from specvae.ingest.clean import (
     select_by_mz,
 )
 from specvae.ingest.pipeline import ingest
-from specvae.ingest.read import detect_format, read_spectra
-from specvae.ingest.records import SpectrumRecord
+from specvae.readers.records import SpectrumRecord
+from specvae.readers.spectra import detect_format, read_spectra
 
 __all__ = [
     "Cleaning",

@@ -18,7 +18,7 @@ from specvae.splits import assign_splits
 def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
            fractions, pool, workers: int, cache, progress: bool, timings: dict):
     """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
-    from specvae.chem.inputs import read_structures
+    from specvae.readers.structures import read_structures
 
     t = time.perf_counter()
     texts = [(smiles or "", inchi or "") for smiles, inchi in zip(rows.meta["smiles"], rows.meta["inchi"])]

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from specvae.ingest.records import SpectrumRecord
+from specvae.readers.records import SpectrumRecord
 
 _INLETS = {
     "LC": re.compile(r"(?<![A-Z])(?:U?H?P?LC|NANO-?LC|LC/MS|LC-MS)(?![A-Z])"),

@@ -25,9 +25,9 @@ from specvae import schema
 from specvae.ingest.assemble import assemble
 from specvae.ingest.clean import Cleaning
 from specvae.ingest.process import META_COLUMNS, BatchResult, process_records, process_task
-from specvae.ingest.read import detect_format, iter_tasks
 from specvae.ingest.report import build_report, dataset_metadata
-from specvae.ingest.textio import check_readable
+from specvae.readers.spectra import detect_format, iter_tasks
+from specvae.readers.textio import check_readable
 
 log = logging.getLogger("specvae.ingest")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from specvae.ingest.binning import bin_batch
 from specvae.ingest.clean import Cleaning, run_steps, steps
-from specvae.ingest.records import SpectrumRecord
+from specvae.readers.records import SpectrumRecord
 
 # metadata carried into the dataset (besides structure text); see specvae.schema
 META_COLUMNS = ("id", "name", "precursor_mz", "adduct", "instrument_type", "instrument", "collision_energy",
@@ -39,7 +39,7 @@ class BatchResult:
 
 
 def process_task(task, cleaning: Cleaning) -> BatchResult:
-    """Worker entry point: parse a :class:`~specvae.ingest.read.TextTask` (or take a record list), clean, bin."""
+    """Worker entry point: parse a :class:`~specvae.readers.spectra.TextTask` (or take a record list), clean, bin."""
     records = task.parse() if hasattr(task, "parse") else task
     return process_records(records, cleaning)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae.chem.inputs import StructureRecord, read_structures
 from specvae.chem.structures import Structure, Unparsed, parse_many
 from specvae.errors import CheckpointError, InputError
+from specvae.readers.structures import StructureRecord, read_structures
 
 log = logging.getLogger("specvae.candidates")
 REJECT_COLUMNS = ("context", "source", "row", "line", "reason", "text")
@@ -85,7 +85,7 @@ def merge_rows(rows: Iterable[StructureRecord], parsed: Sequence[Structure | Unp
 
 
 def load_candidates(path: str | Path, workers: int = 1, progress: bool = False, cache=None) -> Candidates:
-    """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.chem.inputs`).
+    """Read, canonicalise and merge the candidates of one file (formats: :mod:`specvae.readers.structures`).
 
     Raises
     ------

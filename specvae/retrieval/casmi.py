@@ -151,8 +151,8 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
 
 def _load_candidate_lists(names: list[str], directory: Path, workers: int, progress: bool, cache=None):
     """Per challenge: merged :class:`Candidates` (or a reason string); all files canonicalised in one parallel pass."""
-    from specvae.chem.inputs import read_structures
     from specvae.chem.structures import parse_many
+    from specvae.readers.structures import read_structures
     from specvae.retrieval.candidates import merge_rows
 
     rows, missing = {}, {}

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specvae.chem.inputs import read_structures
 from specvae.chem.structures import Structure, parse_many
 from specvae.errors import CheckpointError, InputError
+from specvae.readers.structures import read_structures
 from specvae.retrieval.adducts import Adduct, parse_adduct
 from specvae.retrieval.candidates import Candidates, candidate_fingerprints, merge_rows
 
@@ -59,7 +59,7 @@ def licence_note(path: Path) -> str:
 
 def build_db(inputs: Sequence[str | Path], out: str | Path, fingerprint: str | None = None, cache=None,
              workers: int = 1, licence: str | None = None, overwrite: bool = False, progress: bool = False) -> dict:
-    """Build a structure database from SMILES / InChI / CSV / TSV / SDF files (formats: :mod:`specvae.chem.inputs`).
+    """Build a structure database from SMILES, InChI, CSV, TSV or SDF files (:mod:`specvae.readers.structures`).
 
     Parameters
     ----------

@@ -6,9 +6,9 @@ import gzip
 
 import pytest
 
-from specvae.chem.inputs import input_format, parse_record, read_structures
-from specvae.chem.structures import StructureError
+from specvae.chem.structures import StructureError, parse_record
 from specvae.errors import InputError
+from specvae.readers.structures import input_format, read_structures
 
 ETHANOL_MOLBLOCK = """ethanol
   RDKit          2D

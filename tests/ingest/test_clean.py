@@ -15,7 +15,7 @@ from specvae.ingest.clean import (
     select_by_mz,
 )
 from specvae.ingest.process import process_records
-from specvae.ingest.records import SpectrumRecord, finish_metadata
+from specvae.readers.records import SpectrumRecord, finish_metadata
 
 
 def make(mz=(100.0, 200.0), intensity=(1.0, 2.0), **meta) -> SpectrumRecord:

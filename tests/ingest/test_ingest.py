@@ -178,7 +178,7 @@ def test_missing_input_fails_before_writing(tmp_path, fixtures):
 
 
 def test_workers_give_the_same_dataset(tmp_path, fixtures, monkeypatch):
-    from specvae.ingest import textio
+    from specvae.readers import textio
 
     monkeypatch.setattr(textio.text_chunks, "__defaults__", (3000,))  # many chunks
     files = [fixtures / "ingest" / "massbank_sample29.msp", fixtures / "ingest" / "gnps_thirty.mgf"]

@@ -162,7 +162,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_chunked_reading_matches_whole_file(fixtures, monkeypatch):
     """Small chunks (many boundaries) give the same records, numbers and lines as one chunk."""
-    import specvae.ingest.textio as textio
+    import specvae.readers.textio as textio
 
     path = fixtures / "ingest" / "massbank_sample29.msp"
     whole = list(read_spectra(path))

@@ -31,9 +31,9 @@ def reference_structures(paths: Sequence[str | Path], sample: int | None = None,
     texts are drawn at random (``seed``) before parsing. Parsing (and InChIKey computation) runs in ``workers``
     processes.
     """
-    from specvae.chem.inputs import parse_records, read_structures
-    from specvae.chem.structures import Unparsed
+    from specvae.chem.structures import Unparsed, parse_records
     from specvae.progress import track
+    from specvae.readers.structures import read_structures
 
     texts: dict[str, object] = {}
     per_file = {}
@@ -73,7 +73,7 @@ def build_mask(reference: Sequence[str | Path], out: str | Path, n_bits: int = D
     Parameters
     ----------
     reference
-        Structure files (SMILES, CSV/TSV, SDF, MSP; see :mod:`specvae.chem.inputs`).
+        Structure files (SMILES, CSV/TSV, SDF, MSP; see :mod:`specvae.readers.structures`).
     out
         The TSV to write (its ``.json`` companion is written next to it).
     n_bits

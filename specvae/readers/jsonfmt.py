@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from specvae.ingest.peaks import PeakError, attach_peaks
-from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
-from specvae.ingest.textio import text_chunks
+from specvae.readers.peaks import PeakError, attach_peaks
+from specvae.readers.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
+from specvae.readers.textio import text_chunks
 
 _WS = " \t\n\r,"
 

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from specvae.ingest.records import EMPTY
+from specvae.readers.records import EMPTY
 
 _METADATA_LINE = re.compile(r"^[A-Za-z][\w #/$.()\-]*[:=]")
 _PAIR_SPLIT = re.compile(r"[\s:,]+")

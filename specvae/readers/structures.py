@@ -2,9 +2,10 @@
 ``specvae db build`` and ``specvae fingerprint-mask``.
 
 :func:`read_structures` yields one :class:`StructureRecord` per input record, valid or not, holding the structure text
-as written (SMILES and/or InChI), its identifiers and name, and its position; :func:`parse_records` turns records
-into :class:`~specvae.chem.structures.Structure` or :class:`~specvae.chem.structures.Unparsed` (with the reason), so
-that callers write invalid records to a rejects file instead of stopping. A given InChIKey is never read: identity is
+as written (SMILES and/or InChI), its identifiers and name, and its position;
+:func:`specvae.chem.structures.parse_records` turns records into :class:`~specvae.chem.structures.Structure` or
+:class:`~specvae.chem.structures.Unparsed` (with the reason), so that callers write invalid records to a rejects
+file instead of stopping. A given InChIKey is never read: identity is
 always computed from the structure.
 
 Formats, by suffix (``.gz`` accepted on all):
@@ -18,7 +19,8 @@ Formats, by suffix (``.gz`` accepted on all):
   just ``SMILES`` are skipped.
 - ``.sdf``, ``.sd``, ``.mol``: records read by RDKit and written as SMILES; the id from an ID-like property or the
   title line, the name from a name-like property. An unreadable record is yielded with its ``error`` set.
-- ``.msp``: MassBank/MoNA-style records; ``SMILES:``/``INCHI:`` keys or ``SMILES=``/``InChI=`` inside ``Comments:``.
+- ``.msp``: MassBank/MoNA-style records, read by the spectrum reader (:func:`specvae.readers.read_spectra`): ``SMILES:``
+  /``INCHI:`` keys, else ``computed SMILES=``/``SMILES=`` (and InChI) inside a MoNA ``Comments:`` field.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,16 +101,14 @@ def read_structures(path: str | Path) -> Iterator[StructureRecord]:
     fmt = input_format(path)
     if not path.is_file():
         raise FileNotFoundError(2, "no such structure file", str(path))
-    if fmt == "sdf":
-        yield from _read_sdf(path)
+    if fmt in ("sdf", "msp"):
+        yield from (_read_sdf(path) if fmt == "sdf" else _read_msp(path))
         return
     with _open_text(path) as handle:
         if fmt in ("csv", "tsv"):
             yield from _read_table(handle, path, "\t" if fmt == "tsv" else ",")
-        elif fmt == "lines":
-            yield from _read_lines(handle, path)
         else:
-            yield from _read_msp(handle, path)
+            yield from _read_lines(handle, path)
 
 
 def _normalise(header: str) -> str:
@@ -181,56 +180,12 @@ def _read_sdf(path: Path) -> Iterator[StructureRecord]:
                                   name=name or (title if ident else ""))
 
 
-_MSP_COMMENT = re.compile(r'"(SMILES|InChI|computed SMILES)=([^"]+)"', re.IGNORECASE)
+def _read_msp(path: Path) -> Iterator[StructureRecord]:
+    """MSP records through the spectrum reader (:mod:`specvae.readers.msp`): the same keys, MoNA ``Comments`` and
+    placeholders as ingest; the peaks are read but not used."""
+    from specvae.readers.spectra import read_spectra
 
-
-def _read_msp(handle, path: Path) -> Iterator[StructureRecord]:
-    fields: dict[str, str] = {}
-    start, row = 1, 0
-    for number, line in enumerate(handle, start=1):
-        text = line.strip()
-        if not text:
-            if fields:
-                yield _msp_record(fields, path, row, start)
-                row += 1
-                fields = {}
-            start = number + 1
-            continue
-        key, sep, value = text.partition(":")
-        if sep and not key[:1].isdigit():
-            fields.setdefault(key.strip().lower(), value.strip())
-    if fields:
-        yield _msp_record(fields, path, row, start)
-
-
-def _msp_record(fields: dict[str, str], path: Path, row: int, start: int) -> StructureRecord:
-    smiles, inchi = fields.get("smiles", ""), fields.get("inchi", "")
-    for kind, value in _MSP_COMMENT.findall(fields.get("comments", "")):
-        if kind.lower().endswith("smiles") and not smiles:
-            smiles = value
-        elif kind.lower() == "inchi" and not inchi:
-            inchi = value if value.startswith("InChI=") else "InChI=" + value
-    return StructureRecord(source=str(path), row=row, line=start, id=fields.get("db#") or fields.get("id", ""),
-                           name=fields.get("name", ""), smiles=smiles, inchi=inchi)
-
-
-def parse_record(record: StructureRecord):
-    """``(mol, Structure)`` of a record, or :class:`~specvae.chem.structures.StructureError` with the reason."""
-    from specvae.chem.structures import StructureError, parse_structure
-
-    if record.error:
-        raise StructureError(record.error)
-    return parse_structure(smiles=record.smiles, inchi=record.inchi)
-
-
-def parse_records(records: Sequence[StructureRecord], workers: int = 1, pool=None, cache=None,
-                  progress: bool = False) -> list:
-    """:func:`~specvae.chem.structures.parse_many` over records: a ``Structure`` or ``Unparsed`` per record, in order.
-
-    A record that could not be read at all (an unreadable SDF molblock) is ``Unparsed`` with the reader's message.
-    """
-    from specvae.chem.structures import Unparsed, parse_many
-
-    parsed = parse_many([(r.smiles, r.inchi) for r in records], workers=workers, pool=pool, cache=cache,
-                        progress=progress)
-    return [Unparsed("unreadable_record", r.error) if r.error else p for r, p in zip(records, parsed)]
+    for rec in read_spectra(path):
+        meta = rec.metadata
+        yield StructureRecord(source=str(path), row=rec.record, line=rec.line, smiles=meta.get("smiles") or "",
+                              inchi=meta.get("inchi") or "", id=meta.get("id") or "", name=meta.get("name") or "")

@@ -1,6 +1,6 @@
 """One spectrum as read from a file, and the metadata vocabulary every reader normalises to.
 
-Readers (:mod:`specvae.ingest.msp`, ``mgf``, ``mzml``, ``jsonfmt``) turn each record of a file into a
+Readers (:mod:`specvae.readers.msp`, ``mgf``, ``mzml``, ``jsonfmt``) turn each record of a file into a
 :class:`SpectrumRecord`. A record that cannot be used is still yielded, with ``error`` set to a short stable reason
 code (``malformed_peak_line``, ``negative_intensity``, ...) and ``detail`` saying what and where, so that ingest can
 write it to the rejects file: every record read is either written or reported.

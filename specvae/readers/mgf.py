@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from specvae.ingest.peaks import PeakError, note_peak_error, parse_peak_text
-from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
+from specvae.readers.peaks import PeakError, note_peak_error, parse_peak_text
+from specvae.readers.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
 
 _BEGIN = re.compile(r"^[ \t]*BEGIN IONS[ \t]*$", re.M)
 _END = re.compile(r"^[ \t]*END IONS[ \t]*$", re.M)

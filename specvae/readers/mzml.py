@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from specvae.ingest.peaks import attach_peaks
-from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata
-from specvae.ingest.textio import check_readable, is_gzip
+from specvae.readers.peaks import attach_peaks
+from specvae.readers.records import EMPTY, SpectrumRecord, finish_metadata
+from specvae.readers.textio import check_readable, is_gzip
 
 
 def read_mzml(path, source: str, skipped: list | None = None) -> Iterator[SpectrumRecord]:

@@ -3,14 +3,14 @@
 =========  ======================================  ================================
 extension  format                                  reader
 =========  ======================================  ================================
-``.msp``   NIST/MassBank/RIKEN/MoNA MSP            :mod:`specvae.ingest.msp`
-``.mgf``   Mascot generic format (GNPS, CASMI)     :mod:`specvae.ingest.mgf`
-``.mzml``  mzML runs (MS2 scans only)              :mod:`specvae.ingest.mzml` (pyteomics)
-``.json``  MoNA or GNPS JSON library               :mod:`specvae.ingest.jsonfmt`
+``.msp``   NIST/MassBank/RIKEN/MoNA MSP            :mod:`specvae.readers.msp`
+``.mgf``   Mascot generic format (GNPS, CASMI)     :mod:`specvae.readers.mgf`
+``.mzml``  mzML runs (MS2 scans only)              :mod:`specvae.readers.mzml` (pyteomics)
+``.json``  MoNA or GNPS JSON library               :mod:`specvae.readers.jsonfmt`
 =========  ======================================  ================================
 
 Each may be gzip-compressed (``.gz``; compression is recognised by content, the suffix only selects the format).
-Unusable records are yielded too, with ``error`` set (see :class:`~specvae.ingest.records.SpectrumRecord`).
+Unusable records are yielded too, with ``error`` set (see :class:`~specvae.readers.records.SpectrumRecord`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from specvae.errors import InputError
-from specvae.ingest.records import SpectrumRecord
-from specvae.ingest.textio import check_readable, text_chunks
+from specvae.readers.records import SpectrumRecord
+from specvae.readers.textio import check_readable, text_chunks
 
 FORMATS = {".msp": "msp", ".mgf": "mgf", ".mzml": "mzml", ".json": "json", ".jsonl": "json"}
 
@@ -55,11 +55,11 @@ class TextTask:
     def parse(self) -> list[SpectrumRecord]:
         """Records of the chunk, numbered from 0 within it."""
         if self.fmt == "msp":
-            from specvae.ingest.msp import parse_msp_text
+            from specvae.readers.msp import parse_msp_text
 
             records = parse_msp_text(self.text, self.source, self.first_line, self.last, self.truncated)
         else:
-            from specvae.ingest.mgf import parse_mgf_text
+            from specvae.readers.mgf import parse_mgf_text
 
             records = parse_mgf_text(self.text, self.source, self.first_line, self.last, self.truncated,
                                      self.header)
@@ -82,8 +82,8 @@ def iter_tasks(path, source: str | None = None, info: dict | None = None) -> Ite
     info = {} if info is None else info
     info.update(format=fmt, truncated=False, non_utf8=False)
     if fmt in ("msp", "mgf"):
-        from specvae.ingest.mgf import cut_mgf, header_params
-        from specvae.ingest.msp import cut_msp
+        from specvae.readers.mgf import cut_mgf, header_params
+        from specvae.readers.msp import cut_msp
 
         header: dict | None = None
         for chunk in text_chunks(path, cut_msp if fmt == "msp" else cut_mgf):
@@ -96,12 +96,12 @@ def iter_tasks(path, source: str | None = None, info: dict | None = None) -> Ite
                            header)
         return
     if fmt == "mzml":
-        from specvae.ingest.mzml import read_mzml
+        from specvae.readers.mzml import read_mzml
 
         skipped: list = []
         records = read_mzml(path, source, skipped)
     else:
-        from specvae.ingest.jsonfmt import read_json
+        from specvae.readers.jsonfmt import read_json
 
         records = read_json(path, source)
     batch: list = []

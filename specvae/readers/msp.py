@@ -4,7 +4,7 @@ A record is a block of ``Key: value`` lines, a ``Num Peaks:`` line, then peak li
 lines (a record that starts right after the previous one's peaks, without a blank line, is recognised too). MoNA
 exports keep the structure inside ``Comments:`` (``"SMILES=..." "InChI=..." "computed SMILES=..."``); MassBank and NIST
 use plain ``SMILES:``/``INCHI:``/``INCHIKEY:`` keys. Both end up in the same normalised metadata
-(:func:`specvae.ingest.records.finish_metadata`).
+(:func:`specvae.readers.records.finish_metadata`).
 
 Speed: a record costs one ``str.split`` of its metadata lines, one dictionary lookup per key and one
 :func:`numpy.fromstring` over its peak block; the per-line peak parse runs only for blocks the fast path rejects.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from specvae.ingest.peaks import (
+from specvae.readers.peaks import (
     PeakError,
     check_peak_values,
     count_lines,
@@ -24,7 +24,7 @@ from specvae.ingest.peaks import (
     parse_peak_blocks,
     parse_peak_text,
 )
-from specvae.ingest.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
+from specvae.readers.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
 
 _NUM_PEAKS = re.compile(r"^num ?peaks[ \t]*:[ \t]*([^\n]*)$", re.I | re.M)
 _BLANKISH = re.compile(r"\n[ \t]+(?=\n)")
