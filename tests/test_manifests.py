@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from specvae.cli import app
-from specvae.manifests import load_manifest, verify
+from specvae.datasets.manifests import load_manifest, verify
 
 MANIFESTS = sorted((Path(__file__).resolve().parents[1] / "data-manifests").glob("*.yaml"))
 

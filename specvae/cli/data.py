@@ -19,7 +19,7 @@ def verify_cmd(
     fast: bool = typer.Option(False, "--fast", help="Check presence and size only, no sha256."),
 ):
     """Check that the files a manifest lists are present and unchanged."""
-    from specvae.manifests import load_manifest, verify
+    from specvae.datasets.manifests import load_manifest, verify
 
     checks = verify(load_manifest(manifest), root, checksums=not fast)
     for c in checks:

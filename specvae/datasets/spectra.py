@@ -22,8 +22,8 @@ from torch import Tensor
 
 from specvae import schema
 from specvae.chem.fingerprints import FingerprintSpec
+from specvae.datasets.manifests import sha256
 from specvae.errors import InputError
-from specvae.manifests import sha256
 
 log = logging.getLogger("specvae.datasets")
 

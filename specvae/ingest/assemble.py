@@ -12,7 +12,7 @@ import numpy as np
 from specvae import schema
 from specvae.chem.fingerprints import packed_fingerprints
 from specvae.chem.structures import Structure, parse_many
-from specvae.splits import assign_splits
+from specvae.datasets.splits import assign_splits
 
 
 def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,

@@ -101,8 +101,8 @@ def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None,
         ``molecules``, cleaning steps, peaks dropped, structures, splits, timings.
     """
     from specvae.chem.fingerprints import get_fingerprinter
+    from specvae.datasets.splits import check_fractions, read_inchikeys
     from specvae.ingest.writer import check_out_dir, write_dataset
-    from specvae.splits import check_fractions, read_inchikeys
 
     t_start = time.perf_counter()
     inputs = [os.fspath(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]

@@ -1,6 +1,6 @@
 """Query spectra: read and bin the spectra to rank, predict their fingerprints, choose the adducts to query.
 
-Spectra are read with :func:`specvae.ingest.read_spectra` (MGF, MSP, mzML, JSON; one or many per file) and binned
+Spectra are read with :func:`specvae.readers.read_spectra` (MGF, MSP, mzML, JSON; one or many per file) and binned
 onto the model's grid. A record the reader marks unusable, or a spectrum with no peak on the grid (m/z 0-1100), is
 reported and skipped. A spectrum whose ion mode differs from the model's training ion mode is ranked with a warning.
 Each spectrum gets a file-safe ``label``: its id, name or title, else ``spectrum-<n>`` (1-based record number).
@@ -68,7 +68,8 @@ def _label(metadata: dict, record: int, used: set[str]) -> str:
 
 def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySet:
     """Read and bin the spectra of ``path``; ``ion_mode`` overrides the file's polarity (e.g. from a solutions file)."""
-    from specvae.ingest import bin_spectrum, read_spectra
+    from specvae.ingest.binning import bin_spectrum
+    from specvae.readers import read_spectra
 
     out, used = QuerySet(), set()
     for rec in read_spectra(path):
@@ -102,7 +103,7 @@ def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1
                     "reliable", len(other), trained, other[0])
     if not queries.spectra:
         return np.zeros((0, predictor.spec.n_bits), np.float32)
-    from specvae.ingest import densify
+    from specvae.ingest.binning import densify
 
     out = []
     for start in range(0, len(queries.spectra), chunk):  # dense spectra take 44 kB each: densify a chunk at a time

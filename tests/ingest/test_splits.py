@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from specvae.datasets.splits import assign_splits, check_fractions, read_inchikeys, split_of
 from specvae.errors import InputError
-from specvae.splits import assign_splits, check_fractions, read_inchikeys, split_of
 
 BLOCKS = [f"{i:014d}".translate(str.maketrans("0123456789", "ABCDEFGHIJ")) for i in range(4000)]
 
