@@ -1,7 +1,8 @@
 """Encoders and decoders of the image benchmarks (paper appendix A, tables A.2-A.7).
 
-A :class:`~specvae.models.config.ModalityConfig` names them as ``"specvae.bench.nets:Class"``; they follow the
-contract of :mod:`specvae.models.nets`: an encoder is ``body -> (B, F)`` features plus the linear Gaussian head of
+Importing this module registers three network families in the models' registry (:data:`FAMILIES`): a
+:class:`~specvae.models.config.ModalityConfig` names them as ``encoder="split_image"`` etc. They follow the contract of
+:mod:`specvae.models.nets`: an encoder is ``body -> (B, F)`` features plus the linear Gaussian head of
 :class:`~specvae.models.nets.Encoder`; a decoder maps ``z`` of shape ``(..., L)`` to the likelihood's parameter with
 the modality's shape (logits for Bernoulli pixels, ``(..., 32, vocabulary)`` logits for captions), folding the
 leading sample dimensions into the batch.
@@ -17,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from specvae.models.config import ModalityConfig
-from specvae.models.nets import Encoder
+from specvae.models.nets import Encoder, register_networks
 
 
 def conv_sizes(height: int, width: int, n: int) -> list[tuple[int, int]]:
@@ -214,5 +215,15 @@ class CaptionDecoder(nn.Module):
         return self.to_vocab(x.squeeze(1)).reshape(*lead, self.length, -1)
 
 
-__all__ = ["CaptionDecoder", "CaptionEncoder", "SVHNDecoder", "SVHNEncoder", "SplitImageDecoder",
-           "SplitImageEncoder", "conv_sizes"]
+# family name -> (encoder, decoder), registered below. Run directories written before the registry named the
+# classes by import path ("specvae.bench.nets:SplitImageEncoder"); those names stay registered so that they load.
+SPLIT_IMAGE, SVHN, CAPTION = "split_image", "svhn", "caption"
+FAMILIES = {SPLIT_IMAGE: (SplitImageEncoder, SplitImageDecoder), SVHN: (SVHNEncoder, SVHNDecoder),
+            CAPTION: (CaptionEncoder, CaptionDecoder)}
+for _family, (_encoder, _decoder) in FAMILIES.items():
+    register_networks(_family, _encoder, _decoder)
+    register_networks(f"specvae.bench.nets:{_encoder.__name__}", encoder=_encoder)
+    register_networks(f"specvae.bench.nets:{_decoder.__name__}", decoder=_decoder)
+
+__all__ = ["CAPTION", "FAMILIES", "SPLIT_IMAGE", "SVHN", "CaptionDecoder", "CaptionEncoder", "SVHNDecoder",
+           "SVHNEncoder", "SplitImageDecoder", "SplitImageEncoder", "conv_sizes"]

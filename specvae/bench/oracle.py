@@ -177,3 +177,28 @@ def load_or_train(name: str, data_digest: str, load_data, in_channels: int, size
 
 
 __all__ = ["DigitCNN", "OracleSettings", "accuracy", "cache_dir", "load_or_train", "predict", "train_oracle"]
+
+
+def mnist_oracle(data: Path, n_validation: int, settings: OracleSettings, device, progress: bool):
+    """The cached MNIST oracle (trained on MNIST train minus the same validation rows the VAEs hold out)."""
+    from specvae.datasets.images import mnist_digest, read_mnist, validation_split
+
+    def load_data():
+        train, test = read_mnist(data, "train"), read_mnist(data, "test")
+        tr, va = validation_split(len(train), n_validation, seed=0)
+        return train.images[tr], train.labels[tr], train.images[va], train.labels[va], test.images, test.labels
+
+    return load_or_train("mnist", f"{mnist_digest(data)}:val{n_validation}", load_data, 1, 28, settings, device,
+                         progress)
+
+
+def svhn_oracle(svhn_dir: Path, n_validation: int, settings, device, progress: bool):
+    from specvae.datasets.images import SVHN_FILES, files_digest, read_svhn, validation_split
+
+    def load_data():
+        train, test = read_svhn(svhn_dir, "train"), read_svhn(svhn_dir, "test")
+        tr, va = validation_split(len(train), n_validation, seed=0)
+        return train.images[tr], train.labels[tr], train.images[va], train.labels[va], test.images, test.labels
+
+    digest = files_digest([svhn_dir / f for f in SVHN_FILES.values()])
+    return load_or_train("svhn", f"{digest}:val{n_validation}", load_data, 3, 32, settings, device, progress)

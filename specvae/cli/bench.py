@@ -33,9 +33,9 @@ def _data(value: Path | None, bench: str) -> Path:
 
 def _run(bench: str, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
          eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps):
+    from specvae.bench.common import BenchOptions
     from specvae.bench.oracle import OracleSettings
     from specvae.bench.paper import format_table
-    from specvae.bench.run import BenchOptions
     from specvae.training.loop import TrainConfig
 
     e, b, lr_default = DEFAULTS[bench]
@@ -48,15 +48,15 @@ def _run(bench: str, data, out, model, supervision, epochs, batch_size, lr, gpu,
                         overwrite=overwrite, progress=show_progress())
     data = _data(data, bench)
     if bench in ("mnist-split", "mnist-split-3"):
-        from specvae.bench.run import run_mnist_split
+        from specvae.bench.mnist_split import run_mnist_split
 
         summary = run_mnist_split(data, out, n_parts=2 if bench == "mnist-split" else 3, opts=opts, config=config)
     elif bench == "mnist-svhn":
-        from specvae.bench.pairs import run_mnist_svhn
+        from specvae.bench.mnist_svhn import run_mnist_svhn
 
         summary = run_mnist_svhn(data, out, opts=opts, config=config)
     else:
-        from specvae.bench.pairs import run_cub
+        from specvae.bench.cub import run_cub
 
         summary = run_cub(data, out, opts=opts, config=config)
     test = summary["test"]

@@ -9,20 +9,20 @@ Every encoder has the same contract, so that models can combine any of them:
 A decoder maps ``z`` with any leading dimensions ``(..., L)`` to the likelihood's parameter with the modality's
 shape ``(..., *shape)``.
 
-Network families are looked up by name in :data:`ENCODERS` / :data:`DECODERS`; values are classes or lazy
-``"module:attribute"`` strings, and a config may also name ``"package.module:Class"`` directly, so that image
-networks (``specvae.bench``) load only when a config names them. A network class is called as
-``cls(modality_config, latent_dim)``.
+Network families are looked up by name in the registry :data:`ENCODERS` / :data:`DECODERS` (a config names a family,
+never code to import). This module registers ``"mlp"``; a higher layer registers its own families with
+:func:`register_networks` when it is imported (``specvae.bench.nets``: the image benchmarks' networks), so that the
+models never import it. A network class is called as ``cls(modality_config, latent_dim)``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
+from specvae.errors import InputError
 from specvae.models.config import ModalityConfig
 from specvae.models.experts import Gaussian
 
@@ -94,22 +94,24 @@ class MLPDecoder(nn.Module):
         return out.reshape(*lead, *self.shape)
 
 
-ENCODERS: dict[str, type | str] = {"mlp": MLPEncoder}
-DECODERS: dict[str, type | str] = {"mlp": MLPDecoder}
+ENCODERS: dict[str, type] = {"mlp": MLPEncoder}
+DECODERS: dict[str, type] = {"mlp": MLPDecoder}
 
 
-def _resolve(table: dict[str, type | str], name: str, kind: str) -> type:
-    entry = table.get(name, name if ":" in name else None)  # "package.module:Class" works without registering
-    if entry is None:
-        raise ValueError(f"unknown {kind} network {name!r}; known: {', '.join(sorted(table))}")
-    if isinstance(entry, str):
-        module, attr = entry.split(":")
-        try:
-            entry = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"cannot load {kind} network {name!r}: {exc}") from None
-        table[name] = entry
-    return entry
+def register_networks(family: str, encoder: type | None = None, decoder: type | None = None) -> None:
+    """Make a network family available to model configs as ``encoder=family`` / ``decoder=family``."""
+    if encoder is not None:
+        ENCODERS[family] = encoder
+    if decoder is not None:
+        DECODERS[family] = decoder
+
+
+def _resolve(table: dict[str, type], name: str, kind: str) -> type:
+    try:
+        return table[name]
+    except KeyError:
+        raise InputError(f"unknown {kind} network {name!r}; known: {', '.join(sorted(table))} (the image "
+                         "benchmarks' families are known once specvae.bench.nets is imported)") from None
 
 
 def build_encoder(cfg: ModalityConfig, latent_dim: int) -> Encoder:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from specvae.bench import nets
-from specvae.bench.run import split_model_config
+from specvae.bench.mnist_split import split_model_config
 from specvae.models import ModalityConfig, build_model, count_parameters
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from specvae.bench.pairs import pair_streams
-from specvae.bench.run import IndexedSteps, semi_supervised
+from specvae.bench.common import IndexedSteps, semi_supervised
+from specvae.bench.mnist_svhn import pair_streams
 from specvae.errors import InputError
 
 
