@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specvae import schema
+from specvae.chem.fingerprints import DEFAULT_FINGERPRINT
 
 log = logging.getLogger("specvae.chem")
 
@@ -49,7 +50,7 @@ def _reason_kind(message: str) -> str:
     return message.split(" '", 1)[0].split(" (", 1)[0]
 
 
-def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: str = "specvae",
+def fingerprint_file(input_path: str | Path, output: str | Path, fingerprint: str = DEFAULT_FINGERPRINT,
                      n_bits: int | None = None, workers: int = 1, cache=True, overwrite: bool = False,
                      progress: bool = False) -> FingerprintReport:
     """Fingerprint every structure of ``input_path`` and write ``output`` (Parquet) and its rejects TSV.

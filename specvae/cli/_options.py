@@ -1,26 +1,73 @@
-"""Options shared by several commands (typer + stdlib only)."""
+"""Options shared by several commands, and settings files (typer + stdlib only; the rest is imported when used).
+
+Options that are settings default to ``None``: "not given", so that the value comes from the ``--config`` file or,
+failing that, from the one default in the library (:mod:`specvae.settings`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
-MODEL = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
-                                                "from `specvae ingest`: the bit-frequency baseline, no model).")
-CHECKPOINT = typer.Option("best", "--checkpoint", help="Weights to load from the run: best or last.")
+CONFIG = typer.Option(None, "--config", help="Settings file (YAML, TOML or JSON) with this command's settings, e.g. "
+                                             "the settings.yaml a run wrote; options given here override it.")
+MODEL = typer.Option(None, "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
+                                                 "from `specvae ingest`: the bit-frequency baseline, no model).")
+CHECKPOINT = typer.Option(None, "--checkpoint", help="Weights to load from the run: best (default) or last.")
 GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
-MODE = typer.Option("mean", "--mode", help="Fingerprint from the posterior mean, or the mean over --samples samples "
-                                           "(sample).")
-SAMPLES = typer.Option(16, "--samples", help="Posterior samples to average with --mode sample.")
-SEED = typer.Option(0, "--seed", help="Seed for --mode sample.")
-PPM = typer.Option(10.0, "--ppm", help="Precursor m/z tolerance for --db queries (ppm of the m/z).")
-ADDUCTS = typer.Option([], "--adduct", help="Adduct(s) for --db queries, e.g. '[M+H]+' (repeatable); default: the "
-                                            "spectrum's own, else [M+H]+ / [M-H]- by ion mode.")
-WORKERS = typer.Option(1, "--workers", "-j", help="Processes for parsing candidates and computing fingerprints.")
+MODE = typer.Option(None, "--mode", help="Fingerprint from the posterior mean (mean, the default), or the mean over "
+                                         "--samples samples (sample).")
+SAMPLES = typer.Option(None, "--samples", help="Posterior samples to average with --mode sample.")
+SEED = typer.Option(None, "--seed", help="Seed for --mode sample.")
+PPM = typer.Option(None, "--ppm", help="Precursor m/z tolerance for --db queries (ppm of the m/z).")
+ADDUCTS = typer.Option(None, "--adduct", help="Adduct(s) for --db queries, e.g. '[M+H]+' (repeatable); default: the "
+                                              "spectrum's own, else [M+H]+ / [M-H]- by ion mode.")
+WORKERS = typer.Option(None, "--workers", "-j", help="Processes for parsing candidates and computing fingerprints.")
 CACHE = typer.Option(None, "--cache", help="Fingerprint cache file (default: specvae's cache location).")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the persistent fingerprint cache.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    """The model a ranking command loads: settings ``model``, ``checkpoint`` and ``gpu``."""
+
+    model: Path  # a run directory, or a dataset directory for the bit-frequency baseline
+    checkpoint: str = "best"
+    gpu: int | None = None
+
+
+# what to say when a required setting is missing (a generic message names the setting)
+REQUIRED = {key: f"{option} is required (or {key}: in a --config file)" for key, option in (
+    ("model", "--model"), ("out", "--out"), ("spectra", "a spectrum file"), ("challenges", "--challenges"),
+    ("solutions", "--solutions"), ("data_dir", "--data"), ("out_dir", "--out"), ("inputs", "a spectrum file"))}
+
+
+def given(**values) -> dict:
+    """The options that were given (not ``None``), to pass on as keyword arguments."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def settings(config: Path | None, targets: list, flags: dict, required: dict | None = None) -> dict:
+    """A command's settings: the ``--config`` file's values under the given ``flags``, checked against ``targets``
+    (``(function or dataclass, names to skip)`` pairs, :func:`specvae.settings.schema`) and completed with defaults."""
+    from specvae import settings as s
+
+    fields = {}
+    for target, skip in targets:
+        fields.update(s.schema(target, skip))
+    values = s.merge(s.read_settings(config) if config else {}, flags)
+    return s.resolve(fields, values, str(config) if config else "the options", required)
+
+
+def save_settings(directory: Path, values: dict, command: str) -> None:
+    """Write the settings a run used into its output directory (``settings.yaml``)."""
+    from specvae.settings import SETTINGS_FILE, write_settings
+
+    if Path(directory).is_dir():
+        write_settings(Path(directory) / SETTINGS_FILE, values, command)
 
 
 def load_predictor(model: Path, checkpoint: str, gpu: int | None):

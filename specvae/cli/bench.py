@@ -7,15 +7,12 @@ the paper's numbers. What to download for each benchmark: ``docs/benchmarks-imag
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
 from specvae.cli._app import bench_app, command, show_progress
-
-# Paper defaults per benchmark (appendix A): epochs, batch size, learning rate.
-DEFAULTS = {"mnist-split": (200, 100, 2e-4), "mnist-split-3": (50, 100, 2e-4), "mnist-svhn": (50, 256, 1e-3),
-            "cub": (200, 100, 1e-4)}
 
 DATA_HELP = {
     "mnist-split": "Folder with the four MNIST IDX files (gzip or raw); see data-manifests/mnist.yaml.",
@@ -24,74 +21,65 @@ DATA_HELP = {
 }
 
 
-def _data(value: Path | None, bench: str) -> Path:
-    if value is None:
-        raise ValueError(f"--data is required: {DATA_HELP[bench if bench in DATA_HELP else 'mnist-split']} "
-                         "Details: docs/benchmarks-images.md")
-    return value
-
-
-def _run(bench: str, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
-         eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps):
-    from specvae.bench.common import BenchOptions
-    from specvae.bench.oracle import OracleSettings
+def _run(bench: str, config_file, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit,
+         train_limit, eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps):
+    from specvae.bench import cub, mnist_split, mnist_svhn
     from specvae.bench.paper import format_table
-    from specvae.training.loop import TrainConfig
+    from specvae.cli import _options as opt
 
-    e, b, lr_default = DEFAULTS[bench]
-    config = TrainConfig(epochs=epochs or e, batch_size=batch_size or b, lr=lr or lr_default, seed=seed,
-                         time_limit=time_limit, max_steps_per_epoch=max_steps)
-    opts = BenchOptions(model=model, supervision=supervision, gpu=gpu, train_limit=train_limit, eval_limit=eval_limit,
-                        n_validation=500 if bench == "cub" else 5000,
-                        oracle=OracleSettings(epochs=oracle_epochs, train_limit=oracle_train_limit,
-                                                              eval_limit=oracle_train_limit), resume=resume,
-                        overwrite=overwrite, progress=show_progress())
-    data = _data(data, bench)
-    if bench in ("mnist-split", "mnist-split-3"):
-        from specvae.bench.mnist_split import run_mnist_split
-
-        summary = run_mnist_split(data, out, n_parts=2 if bench == "mnist-split" else 3, opts=opts, config=config)
-    elif bench == "mnist-svhn":
-        from specvae.bench.mnist_svhn import run_mnist_svhn
-
-        summary = run_mnist_svhn(data, out, opts=opts, config=config)
-    else:
-        from specvae.bench.cub import run_cub
-
-        summary = run_cub(data, out, opts=opts, config=config)
+    run = {"mnist-split": mnist_split.run_mnist_split, "mnist-split-3": mnist_split.run_mnist_split3,
+           "mnist-svhn": mnist_svhn.run_mnist_svhn, "cub": cub.run_cub}[bench]
+    help_text = DATA_HELP[bench if bench in DATA_HELP else "mnist-split"]
+    s = opt.settings(config_file, [(run, ("n_parts",))], {
+        "data": data, "out": out, "config": {  # 0 means "the paper's", as before
+            "epochs": epochs or None, "batch_size": batch_size or None, "lr": lr or None, "seed": seed,
+            "time_limit": time_limit, "max_steps_per_epoch": max_steps},
+        "opts": {"model": model, "supervision": supervision, "gpu": gpu, "train_limit": train_limit,
+                 "eval_limit": eval_limit, "oracle": {"epochs": oracle_epochs, "train_limit": oracle_train_limit,
+                                                      "eval_limit": oracle_train_limit}}},
+        required={"data": f"--data is required: {help_text} Details: docs/benchmarks-images.md",
+                  "out": opt.REQUIRED["out"]})
+    s["opts"] = dataclasses.replace(s["opts"], resume=resume, overwrite=overwrite, progress=show_progress())
+    summary = run(**s)
+    opt.save_settings(s["out"], s, f"bench {bench}")
     test = summary["test"]
     keys = [k for k in test if isinstance(test[k], float)]
     ours = {k.removeprefix("acc_"): v for k, v in test.items()}
-    typer.echo(format_table(bench, summary["model"], supervision, ours, [k.removeprefix("acc_") for k in keys]))
+    typer.echo(format_table(bench, summary["model"], s["opts"].supervision, ours,
+                            [k.removeprefix("acc_") for k in keys]))
     typer.echo(f"best epoch {summary['best_epoch']} of {summary['epochs']} ({summary['train_seconds']:.0f} s of "
                f"training on {summary['device']}, {summary['parameters']:,} parameters"
-               + (f"; {summary['stopped']}" if summary.get("stopped") else "") + f"); results in {out}")
+               + (f"; {summary['stopped']}" if summary.get("stopped") else "") + f"); results in {s['out']}")
 
 
 def _options(bench: str):
-    """The shared option set, with this benchmark's paper defaults in the help texts."""
-    e, b, lr = DEFAULTS[bench]
+    """The shared option set; defaults (None) come from the benchmark's library function or a --config file."""
 
     def cmd(
         data: Path = typer.Option(None, "--data", "-d", help=DATA_HELP.get(bench, DATA_HELP["mnist-split"])),
-        out: Path = typer.Option(..., "--out", "-o", help="Run directory to create (weights, metrics, PNG)."),
-        model: str = typer.Option("svae", "--model", "-m", help="svae, vaevae, vaevae_star, svae_star, mmvae."),
-        supervision: float = typer.Option(1.0, "--supervision", help="Share of training items kept paired (0-1)."),
-        epochs: int = typer.Option(0, "--epochs", help=f"Epochs (0: the paper's {e})."),
-        batch_size: int = typer.Option(0, "--batch-size", help=f"Batch size per stream (0: the paper's {b})."),
-        lr: float = typer.Option(0.0, "--lr", help=f"Adam learning rate (0: the paper's {lr:g})."),
+        out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, metrics, PNG)."),
+        model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star, svae_star, "
+                                                              "mmvae."),
+        supervision: float = typer.Option(None, "--supervision", help="Share of training items kept paired (0-1; "
+                                                                      "default 1)."),
+        epochs: int = typer.Option(None, "--epochs", help="Epochs (default or 0: the paper's)."),
+        batch_size: int = typer.Option(None, "--batch-size", help="Batch size per stream (default or 0: the "
+                                                                  "paper's)."),
+        lr: float = typer.Option(None, "--lr", help="Adam learning rate (default or 0: the paper's)."),
         gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to run on the CPU."),
-        seed: int = typer.Option(0, "--seed", help="Seed for weights, supervision subset and batches."),
-        time_limit: float = typer.Option(0.0, "--time-limit", help="Stop training after this many seconds."),
-        max_steps: int = typer.Option(0, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
-        train_limit: int = typer.Option(0, "--train-limit", help="Use only N training items (0: all)."),
-        eval_limit: int = typer.Option(0, "--eval-limit", help="Use only N validation and N test items (0: all)."),
-        oracle_epochs: int = typer.Option(4, "--oracle-epochs", help="Epochs of the oracle's first training."),
-        oracle_train_limit: int = typer.Option(0, "--oracle-train-limit", hidden=True),
+        seed: int = typer.Option(None, "--seed", help="Seed for weights, supervision subset and batches."),
+        time_limit: float = typer.Option(None, "--time-limit", help="Stop training after this many seconds."),
+        max_steps: int = typer.Option(None, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
+        train_limit: int = typer.Option(None, "--train-limit", help="Use only N training items (0: all)."),
+        eval_limit: int = typer.Option(None, "--eval-limit", help="Use only N validation and N test items (0: all)."),
+        oracle_epochs: int = typer.Option(None, "--oracle-epochs", help="Epochs of the oracle's first training."),
+        oracle_train_limit: int = typer.Option(None, "--oracle-train-limit", hidden=True),
+        config: Path = typer.Option(None, "--config", help="Settings file (YAML, TOML or JSON), e.g. the "
+                                                           "settings.yaml a run wrote; options override it."),
         resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     ):
-        _run(bench, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
+        _run(bench, config, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
              eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps)
 
     return cmd

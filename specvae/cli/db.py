@@ -24,8 +24,8 @@ def build_cmd(
     """Build a structure database: canonical structures, masses and fingerprints, sorted by mass."""
     from specvae.retrieval.db import build_db
 
-    record = build_db(inputs, out, fingerprint=fingerprint, cache=opt.cache_from(cache, no_cache), workers=workers,
-                      licence=licence, overwrite=overwrite, progress=show_progress())
+    record = build_db(inputs, out, cache=opt.cache_from(cache, no_cache), licence=licence, overwrite=overwrite,
+                      progress=show_progress(), **opt.given(fingerprint=fingerprint, workers=workers))
     typer.echo(f"{out}: {record['n_structures']:,} structures from {record['rows_read']:,} rows "
                f"({record['merged']:,} duplicates merged, {record['rejected']:,} rejected: {out}.rejects.tsv)")
 
@@ -40,7 +40,7 @@ def query_cmd(
     """List the structures whose ion lies within --ppm of --mz (TSV on stdout)."""
     from specvae.retrieval.db import StructureDB
 
-    cands, _ = StructureDB(db).query(mz, adducts, ppm=ppm)
+    cands, _ = StructureDB(db).query(mz, adducts, **opt.given(ppm=ppm))
     typer.echo("id\tname\tinchikey\tsmiles\tformula\tmonoisotopic_mass\tadduct")
     for s, i, n, a in zip(cands.structures, cands.ids, cands.names, cands.adducts):
         typer.echo(f"{i}\t{n}\t{s.inchikey}\t{s.smiles}\t{s.formula}\t{s.mass:.6f}\t{a}")

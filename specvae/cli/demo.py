@@ -7,18 +7,19 @@ from pathlib import Path
 import typer
 
 from specvae.cli._app import command, show_progress
+from specvae.cli._options import given
 
 
 @command(name="demo")
 def demo_cmd(
     out: Path = typer.Option(Path("specvae-demo"), "--out", "-o", help="Directory for every stage's output."),
-    epochs: int = typer.Option(10, "--epochs", help="Training epochs (a few seconds each on a CPU)."),
+    epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 10; a few seconds each on a CPU)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it is not empty."),
 ):
     """Run the whole pipeline on 2,000 packaged MassBank spectra and report how well test spectra are annotated."""
     from specvae.demo import run_demo
 
-    s = run_demo(out, epochs=epochs, overwrite=overwrite, progress=show_progress())
+    s = run_demo(out, overwrite=overwrite, progress=show_progress(), **given(epochs=epochs))
     typer.echo(f"\ningested {s['spectra']:,} spectra of {s['structures']} structures; trained SVAE, best epoch "
                f"{s['best_epoch']} of {s['epochs']}")
     typer.echo(f"validation fingerprint cross-entropy {s['val_fp_ce']:.1f} nats per spectrum (predicting each bit's "

@@ -12,10 +12,10 @@ from specvae.cli._app import command, evaluate_app, show_progress
 
 @command(evaluate_app, name="casmi")
 def casmi_cmd(
-    challenges: Path = typer.Option(..., "--challenges", help="Directory of Challenge-NNN.mgf files."),
-    solutions: Path = typer.Option(..., "--solutions", help="Solutions CSV (ChallengeName, ION_MODE, SMILES, ...)."),
+    challenges: Path = typer.Option(None, "--challenges", help="Directory of Challenge-NNN.mgf files."),
+    solutions: Path = typer.Option(None, "--solutions", help="Solutions CSV (ChallengeName, ION_MODE, SMILES, ...)."),
     model: Path = opt.MODEL,
-    out: Path = typer.Option(..., "--out", "-o", help="Directory for results.tsv, summary.json/.md, topk.png."),
+    out: Path = typer.Option(None, "--out", "-o", help="Directory for results.tsv, summary.json/.md, topk.png."),
     candidates: Path = typer.Option(None, "--candidates", help="Directory of Challenge-NNN.csv[.gz] lists."),
     db: Path = typer.Option(None, "--db", help="Structure database (instead of --candidates)."),
     ion_mode: str = typer.Option(None, "--ion-mode", help="Only positive or negative challenges."),
@@ -23,18 +23,22 @@ def casmi_cmd(
     ppm: float = opt.PPM, adducts: list[str] = opt.ADDUCTS,
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
-    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
+    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG, overwrite: bool = opt.OVERWRITE,
 ):
     """Evaluate a model on CASMI-style challenges (polarity from the solutions file)."""
     from specvae.retrieval.casmi import evaluate_casmi
 
-    summary = evaluate_casmi(challenges, solutions, opt.load_predictor(model, checkpoint, gpu), out,
-                             candidates=candidates, db=db, ppm=ppm, adducts=adducts or None, ion_mode=ion_mode,
-                             limit=limit, mode=mode, n_samples=samples, seed=seed,
-                             cache=opt.cache_from(cache, no_cache), workers=workers, overwrite=overwrite,
-                             progress=show_progress(),
-                             settings={"model": str(model), "checkpoint": checkpoint, "command": opt.command_line()})
+    s = opt.settings(config, [(opt.ModelChoice, ()), (evaluate_casmi, ("predictor", "settings"))], dict(
+        model=model, checkpoint=checkpoint, gpu=gpu, challenges=challenges, solutions=solutions, out=out,
+        candidates=candidates, db=db, ion_mode=ion_mode, limit=limit, ppm=ppm, adducts=adducts or None, mode=mode,
+        n_samples=samples, seed=seed, workers=workers), required=opt.REQUIRED)
+    evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu")}
+    summary = evaluate_casmi(predictor=opt.load_predictor(s["model"], s["checkpoint"], s["gpu"]), **evaluation,
+                             cache=opt.cache_from(cache, no_cache), overwrite=overwrite, progress=show_progress(),
+                             settings={"model": str(s["model"]), "checkpoint": s["checkpoint"],
+                                       "command": opt.command_line()})
+    opt.save_settings(s["out"], s, "evaluate casmi")
     for group, m in summary["metrics"].items():
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "
                    f"Top-10 {m['top10']}, median rank {m['median_rank']}")
-    typer.echo(f"reports in {out}")
+    typer.echo(f"reports in {s['out']}")

@@ -22,45 +22,56 @@ def _fractions(text: str) -> tuple[float, float, float]:
 
 @command()
 def ingest(
-    inputs: list[Path] = typer.Argument(..., help="Spectrum files: .msp .mgf .mzML .json, optionally .gz."),
-    out: Path = typer.Option(..., "--out", "-o", help="Dataset directory to create."),
-    molecules: list[Path] = typer.Option([], "--molecules", help="Structures (SMILES, CSV/TSV, SDF) to add as "
+    inputs: list[Path] = typer.Argument(None, help="Spectrum files: .msp .mgf .mzML .json, optionally .gz."),
+    out: Path = typer.Option(None, "--out", "-o", help="Dataset directory to create."),
+    molecules: list[Path] = typer.Option(None, "--molecules", help="Structures (SMILES, CSV/TSV, SDF) to add as "
                                          "structure-only rows; repeatable."),
     exclude_inchikeys: Path = typer.Option(None, "--exclude-inchikeys", help="InChIKeys (or CSV) to leave out."),
-    fingerprint: str = typer.Option("specvae", "--fingerprint", help="Fingerprint: specvae, morgan2, maccs."),
-    fractions: str = typer.Option("0.8,0.1,0.1", "--fractions", help="Train,validation,test share of structures."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the structure-to-split hash."),
-    ion_mode: str = typer.Option("positive", "--ion-mode", help="Keep this ion mode: positive, negative, any."),
-    keep_unknown_ion_mode: bool = typer.Option(False, "--keep-unknown-ion-mode", help="Keep spectra of unknown mode."),
-    ms_level: int = typer.Option(2, "--ms-level", help="Keep this MS level (0: any); unstated levels are kept."),
-    instrument_type: str = typer.Option("LC", "--instrument-type", help="Inlets to keep: LC,GC,DI,EI,MALDI or any."),
-    drop_unknown_instrument: bool = typer.Option(False, "--drop-unknown-instrument", help="Reject unknown inlets."),
-    require_precursor: bool = typer.Option(True, "--require-precursor/--no-require-precursor",
-                                           help="Reject spectra without precursor m/z."),
-    min_peaks: int = typer.Option(1, "--min-peaks", help="Minimum peaks on the grid (0: off)."),
+    fingerprint: str = typer.Option(None, "--fingerprint", help="Fingerprint: specvae (default), morgan2, maccs."),
+    fractions: str = typer.Option(None, "--fractions", help="Train,validation,test share of structures "
+                                                            "(default 0.8,0.1,0.1)."),
+    seed: int = typer.Option(None, "--seed", help="Seed of the structure-to-split hash."),
+    ion_mode: str = typer.Option(None, "--ion-mode", help="Keep this ion mode: positive (default), negative, any."),
+    keep_unknown_ion_mode: bool = typer.Option(None, "--keep-unknown-ion-mode", help="Keep spectra of unknown mode."),
+    ms_level: int = typer.Option(None, "--ms-level", help="Keep this MS level (default 2; 0: any); unstated levels "
+                                                          "are kept."),
+    instrument_type: str = typer.Option(None, "--instrument-type", help="Inlets to keep: LC (default), GC, DI, EI, "
+                                                                        "MALDI, comma-separated, or any."),
+    drop_unknown_instrument: bool = typer.Option(None, "--drop-unknown-instrument", help="Reject unknown inlets."),
+    require_precursor: bool = typer.Option(None, "--require-precursor/--no-require-precursor",
+                                           help="Reject spectra without precursor m/z (default: yes)."),
+    min_peaks: int = typer.Option(None, "--min-peaks", help="Minimum peaks on the grid (default 1; 0: off)."),
     mz_min: float = typer.Option(None, "--mz-min", help="Drop peaks below this m/z (default: off)."),
     mz_max: float = typer.Option(None, "--mz-max", help="Drop peaks above this m/z (default: off)."),
     cache: Path = opt.CACHE,
     no_cache: bool = opt.NO_CACHE,
-    workers: int = typer.Option(1, "--workers", "-j", help="Processes to use."),
+    workers: int = typer.Option(None, "--workers", "-j", help="Processes to use."),
+    config: Path = opt.CONFIG,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DIR if it holds a dataset."),
 ):
     """Read spectra (MSP, MGF, mzML, MoNA/GNPS JSON), clean, bin to 11000 bins, fingerprint, split; write DIR."""
-    from specvae.ingest import Cleaning
     from specvae.ingest import ingest as run_ingest
+    from specvae.settings import NONE
 
-    mode = None if ion_mode.lower() in ("any", "both", "none") else ion_mode.lower()
-    inlets = None if instrument_type.lower() in ("any", "none", "") else tuple(
-        t.strip().upper() for t in instrument_type.split(",") if t.strip())
-    cleaning = Cleaning(ion_mode=mode, keep_unknown_ion_mode=keep_unknown_ion_mode, ms_level=ms_level or None,
-                        instrument_types=inlets, keep_unknown_instrument=not drop_unknown_instrument,
-                        require_precursor=require_precursor, min_peaks=min_peaks or None, mz_min=mz_min,
-                        mz_max=mz_max)
-    report = run_ingest(inputs, out, molecules=molecules, exclude_inchikeys=exclude_inchikeys,
-                        fingerprint=fingerprint, fractions=_fractions(fractions), seed=seed, cleaning=cleaning,
-                        workers=workers, overwrite=overwrite, progress=show_progress(),
-                        cache=opt.cache_from(cache, no_cache))
-    _summary(report, out)
+    def off(value, switched_off):  # a given option that switches a cleaning step off sets its setting to None
+        return None if value is None else NONE if switched_off else value
+
+    inlets = None if instrument_type is None else tuple(t.strip().upper() for t in instrument_type.split(",")
+                                                        if t.strip())
+    s = opt.settings(config, [(run_ingest, ())], {
+        "inputs": inputs or None, "out_dir": out, "molecules": molecules or None, "fingerprint": fingerprint,
+        "exclude_inchikeys": exclude_inchikeys, "fractions": _fractions(fractions) if fractions else None,
+        "seed": seed, "workers": workers, "cleaning": {
+            "ion_mode": off(ion_mode and ion_mode.lower(), str(ion_mode).lower() in ("any", "both", "none")),
+            "keep_unknown_ion_mode": keep_unknown_ion_mode, "ms_level": off(ms_level, ms_level == 0),
+            "instrument_types": off(inlets, str(instrument_type).lower() in ("any", "none", "")),
+            "keep_unknown_instrument": None if drop_unknown_instrument is None else not drop_unknown_instrument,
+            "require_precursor": require_precursor, "min_peaks": off(min_peaks, min_peaks == 0), "mz_min": mz_min,
+            "mz_max": mz_max}},
+        required=opt.REQUIRED)
+    report = run_ingest(**s, overwrite=overwrite, progress=show_progress(), cache=opt.cache_from(cache, no_cache))
+    opt.save_settings(s["out_dir"], s, "ingest")
+    _summary(report, s["out_dir"])
 
 
 def _summary(report: dict, out: Path) -> None:

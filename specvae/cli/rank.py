@@ -12,7 +12,7 @@ from specvae.cli._app import command, show_progress
 
 @command(name="rank")
 def rank_cmd(
-    spectra: Path = typer.Argument(..., help="MGF, MSP, mzML or JSON file with one or many spectra."),
+    spectra: Path = typer.Argument(None, help="MGF, MSP, mzML or JSON file with one or many spectra."),
     model: Path = opt.MODEL,
     candidates: Path = typer.Option(None, "--candidates", "-c", help="CSV/TSV (.gz) with a SMILES or InChI column "
                                                                      "and optional id / name columns."),
@@ -21,24 +21,27 @@ def rank_cmd(
     adducts: list[str] = opt.ADDUCTS,
     out: Path = typer.Option(None, "--out", "-o", help="NAME.tsv for a single spectrum, else a directory "
                                                        "(default: <SPECTRA>.ranked)."),
-    casmi: bool = typer.Option(False, "--casmi", help="Also write CASMI submission files (SMILES, score)."),
-    fingerprint_tsv: bool = typer.Option(False, "--fingerprint-tsv", help="Also write the predicted fingerprint."),
+    casmi: bool = typer.Option(None, "--casmi", help="Also write CASMI submission files (SMILES, score)."),
+    fingerprint_tsv: bool = typer.Option(None, "--fingerprint-tsv", help="Also write the predicted fingerprint."),
     top: int = typer.Option(None, "--top", help="Write only the best N candidates per spectrum."),
     ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
-    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
+    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG, overwrite: bool = opt.OVERWRITE,
 ):
     """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
     from specvae.retrieval.ranking import rank_spectra
 
-    out = out or Path(spectra.name.split(".")[0] + ".ranked")
-    counts = rank_spectra(spectra, opt.load_predictor(model, checkpoint, gpu), out, candidates=candidates, db=db,
-                          ppm=ppm, adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi,
-                          fingerprint_tsv=fingerprint_tsv, top=top, ion_mode=ion_mode,
-                          cache=opt.cache_from(cache, no_cache), workers=workers, overwrite=overwrite,
+    s = opt.settings(config, [(opt.ModelChoice, ()), (rank_spectra, ("predictor",))], dict(
+        model=model, checkpoint=checkpoint, gpu=gpu, spectra=spectra, out=out, candidates=candidates, db=db, ppm=ppm,
+        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
+        top=top, ion_mode=ion_mode, workers=workers), required=opt.REQUIRED)
+    predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"])
+    ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu")}
+    counts = rank_spectra(predictor=predictor, **ranking, cache=opt.cache_from(cache, no_cache), overwrite=overwrite,
                           progress=show_progress())
+    opt.save_settings(counts["out"], s, "rank")
     n_rejected = counts["rejected_candidates"]
     rejected = f"; {n_rejected} invalid candidate rows skipped" if n_rejected else ""
     skipped = f"; {counts['skipped']} spectra skipped (see summary.tsv)" if counts["skipped"] else ""
-    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {out}{skipped}{rejected}")
+    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {counts['out']}{skipped}{rejected}")

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import typer
 
+from specvae.cli import _options as opt
 from specvae.cli._app import command, show_progress
 
-PRESET_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
-               "prior_expert")
+# the preset values --set (and a settings file's model_overrides) may change, and their types
+PRESET_KEYS = {"latent_dim": int, "spectrum_encoder": tuple[int, ...], "spectrum_decoder": tuple[int, ...],
+               "fingerprint_encoder": tuple[int, ...], "fingerprint_decoder": tuple[int, ...], "prior_expert": bool}
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -30,34 +32,46 @@ def parse_overrides(items: list[str]) -> dict:
 
 @command(name="train")
 def train_cmd(
-    data: Path = typer.Option(..., "--data", "-d", help="Dataset directory written by `specvae ingest`."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory to create (weights, config, metrics)."),
-    model: str = typer.Option("svae", "--model", "-m", help="svae, vaevae, vaevae_star (VAEVAE*), svae_star, mmvae."),
-    preset: str = typer.Option("paper", "--preset", help="Network widths: paper (tables A.8/A.9), small, tiny."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a preset value, e.g. latent_dim=64."),
-    epochs: int = typer.Option(140, "--epochs", help="Epochs (paper: 140)."),
-    batch_size: int = typer.Option(250, "--batch-size", help="Rows per stream and step (paper: 250)."),
-    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate (paper: 1e-4)."),
-    supervision: float = typer.Option(1.0, "--supervision", help="Share of training structures kept paired."),
-    no_unpaired: bool = typer.Option(False, "--no-unpaired", help="Ignore the dataset's unpaired rows."),
+    data: Path = typer.Option(None, "--data", "-d", help="Dataset directory written by `specvae ingest`."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, config, metrics)."),
+    model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), svae_star, "
+                                                          "mmvae."),
+    preset: str = typer.Option(None, "--preset", help="Network widths: paper (default; tables A.8/A.9), small, tiny."),
+    overrides: list[str] = typer.Option(None, "--set", help="Override a preset value, e.g. latent_dim=64."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs (default: the paper's)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Rows per stream and step (default: the paper's)."),
+    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default: the paper's)."),
+    supervision: float = typer.Option(None, "--supervision", help="Share of training structures kept paired "
+                                                                   "(default: all)."),
+    no_unpaired: bool = typer.Option(None, "--no-unpaired", help="Ignore the dataset's unpaired rows."),
     gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to train on the CPU."),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on GPU, fp32 on CPU), bf16, fp32."),
-    compile_: str = typer.Option("auto", "--compile", help="torch.compile the networks: auto (on GPU), on, off."),
-    seed: int = typer.Option(0, "--seed", help="Seed for weights, supervision subset and batches."),
-    time_limit: float = typer.Option(0.0, "--time-limit", help="Stop after this many seconds of training."),
-    max_steps: int = typer.Option(0, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
+    precision: str = typer.Option(None, "--precision", help="auto (default: bf16 on GPU, fp32 on CPU), bf16, fp32."),
+    compile_: str = typer.Option(None, "--compile", help="torch.compile the networks: auto (default: on GPU), on, "
+                                                          "off."),
+    seed: int = typer.Option(None, "--seed", help="Seed for weights, supervision subset and batches."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds of training."),
+    max_steps: int = typer.Option(None, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
+    config: Path = opt.CONFIG,
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
-    from specvae.training.loop import TrainConfig
+    from specvae.settings import check, keys
     from specvae.training.spectra import train_spectra
 
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, precision=precision,
-                         compile=compile_, max_steps_per_epoch=max_steps, time_limit=time_limit)
-    summary = train_spectra(data, out, model=model, preset=preset, model_overrides=parse_overrides(overrides),
-                            config=config, supervision=supervision, use_unpaired=not no_unpaired, gpu=gpu,
-                            resume=resume, overwrite=overwrite, progress=show_progress())
+    s = opt.settings(config, [(train_spectra, ())], {
+        "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
+        "model_overrides": parse_overrides(overrides) if overrides else None,
+        "use_unpaired": False if no_unpaired else None,
+        "config": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "precision": precision,
+                   "compile": compile_, "max_steps_per_epoch": max_steps, "time_limit": time_limit}},
+        required=opt.REQUIRED)
+    where = f"{config or '--set'} (model_overrides)"
+    s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
+    summary = train_spectra(**s, resume=resume, overwrite=overwrite, progress=show_progress())
+    if not resume:
+        opt.save_settings(s["out_dir"], s, "train")
     if summary.get("best_epoch") is not None:
         typer.echo(f"{summary['model']}: best epoch {summary['best_epoch']} of {summary['epochs']} "
-                   f"(validation fingerprint cross-entropy {summary['val_fp_ce']:.2f} nats/spectrum); run in {out}")
+                   f"(validation fingerprint cross-entropy {summary['val_fp_ce']:.2f} nats/spectrum); run in "
+                   f"{s['out_dir']}")

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from specvae import schema
+from specvae.chem.bits import Fingerprinter
+from specvae.chem.fingerprints import DEFAULT_FINGERPRINT
+from specvae.datasets.splits import DEFAULT_FRACTIONS
 from specvae.ingest.assemble import assemble
 from specvae.ingest.clean import Cleaning
 from specvae.ingest.process import META_COLUMNS, BatchResult, process_records, process_task
@@ -59,9 +62,11 @@ class _Rows:
         return len(self.record)
 
 
-def ingest(inputs: Sequence, out_dir, *, molecules=None, exclude_inchikeys=None, fingerprint="specvae",
-           fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, cleaning: Cleaning | None = None,
-           workers: int = 1, overwrite: bool = False, progress: bool = False, cache=None) -> dict:
+def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
+           molecules: Sequence[str | os.PathLike] | None = None, exclude_inchikeys: str | os.PathLike | None = None,
+           fingerprint: str | Fingerprinter = DEFAULT_FINGERPRINT, fractions: Sequence[float] = DEFAULT_FRACTIONS,
+           seed: int = 0, cleaning: Cleaning | None = None, workers: int = 1, overwrite: bool = False,
+           progress: bool = False, cache=None) -> dict:
     """Ingest spectrum files into a dataset directory ``out_dir``; returns the report (also in ``report.json``).
 
     Parameters

@@ -29,6 +29,8 @@ import numpy as np
 
 from specvae.errors import InputError
 from specvae.retrieval.casmi_report import TOP_K, write_reports
+from specvae.retrieval.db import PPM
+from specvae.retrieval.queries import SAMPLES
 
 log = logging.getLogger("specvae.evaluate")
 
@@ -115,9 +117,9 @@ def summarize(results: list[dict]) -> dict:
 
 
 def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out: str | Path,
-                   candidates: str | Path | None = None, db: str | Path | None = None, ppm: float = 10.0,
+                   candidates: str | Path | None = None, db: str | Path | None = None, ppm: float = PPM,
                    adducts: list[str] | None = None, ion_mode: str | None = None, limit: int | None = None,
-                   mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None, workers: int = 1,
+                   mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, cache=None, workers: int = 1,
                    overwrite: bool = False, progress: bool = False, settings: dict | None = None) -> dict:
     """Evaluate ``predictor`` on CASMI-style challenges and write the reports (module docstring); returns the summary.
 
@@ -174,9 +176,9 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
     return out
 
 
-def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, candidates=None, db=None,
-                    ppm: float = 10.0, adducts=None, mode: str = "mean", n_samples: int = 1, seed: int = 0, cache=None,
-                    workers: int = 1, progress: bool = False) -> tuple[list[dict], dict]:
+def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, *, candidates, db, ppm: float,
+                    adducts, mode: str, n_samples: int, seed: int, cache, workers: int,
+                    progress: bool) -> tuple[list[dict], dict]:
     """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
     result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings."""
     from specvae.retrieval.candidates import candidate_fingerprints

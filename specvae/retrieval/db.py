@@ -34,6 +34,7 @@ from specvae.retrieval.candidates import Candidates, candidate_fingerprints, mer
 log = logging.getLogger("specvae.db")
 
 META_DB = b"specvae.db"
+PPM = 10.0  # default precursor m/z tolerance of a query, in ppm of the m/z
 DB_FORMAT = "1"
 DB_COLUMNS = ("id", "name", "source", "inchikey", "inchikey14", "smiles", "formula", "monoisotopic_mass", "charge",
               "merged_ids", "fingerprint")
@@ -192,7 +193,7 @@ class StructureDB:
         idx = np.arange(start, stop)
         return idx[self.charges[idx] == charge]
 
-    def query(self, mz: float, adducts: Sequence[Adduct | str], ppm: float = 10.0) -> tuple[Candidates, np.ndarray]:
+    def query(self, mz: float, adducts: Sequence[Adduct | str], ppm: float = PPM) -> tuple[Candidates, np.ndarray]:
         """Candidates whose ion under any of ``adducts`` lies within ``ppm`` of the precursor ``mz``.
 
         Returns the candidates (in mass order; one per structure, with the first matching adduct) and their packed

@@ -19,6 +19,7 @@ from specvae.errors import InputError
 from specvae.retrieval.adducts import Adduct, default_adduct, parse_adduct
 
 log = logging.getLogger("specvae.query")
+SAMPLES = 16  # posterior samples averaged with mode="sample"
 
 
 @dataclass
@@ -89,13 +90,15 @@ def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySe
     return out
 
 
-def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = 1, seed: int = 0,
+def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0,
             chunk: int = 4096) -> np.ndarray:
     """Predicted bit probabilities ``(n_spectra, n_bits)``, warning about ion modes unlike the model's training data.
 
     Spectra are densified and predicted ``chunk`` at a time (default 4096); with ``mode="sample"`` chunk ``i`` uses
     seed ``seed + i * chunk`` so that results do not depend on how many spectra a file holds before the chunk.
+    ``n_samples`` (default :data:`SAMPLES`) counts only with ``mode="sample"``: the posterior mean takes no sample.
     """
+    n_samples = n_samples if mode == "sample" else 1
     trained = getattr(predictor, "ion_mode", None)
     other = [s.label for s in queries.spectra if trained and s.ion_mode and s.ion_mode != trained]
     if other:

@@ -33,7 +33,8 @@ import numpy as np
 
 from specvae.errors import InputError
 from specvae.retrieval.candidates import Candidates
-from specvae.retrieval.queries import QuerySet, QuerySpectrum, adducts_for, load_query_spectra, predict
+from specvae.retrieval.db import PPM
+from specvae.retrieval.queries import SAMPLES, QuerySet, QuerySpectrum, adducts_for, load_query_spectra, predict
 from specvae.retrieval.scoring import Ranking, rank_candidates
 
 SUMMARY_COLUMNS = ("label", "record", "precursor_mz", "ion_mode", "adducts", "n_candidates", "top_inchikey",
@@ -75,7 +76,7 @@ class FromDatabase:
     """Structures of a :class:`~specvae.retrieval.db.StructureDB` whose ion lies within ``ppm`` of the precursor m/z,
     for ``adducts`` (default: the spectrum's own adduct, else the ion mode's; :func:`adducts_for`)."""
 
-    def __init__(self, store, adducts: Sequence[str] | None = None, ppm: float = 10.0):
+    def __init__(self, store, adducts: Sequence[str] | None, ppm: float):
         self.store, self.adducts, self.ppm = store, adducts, ppm
 
     def __call__(self, spectrum: QuerySpectrum) -> Found | str:
@@ -150,19 +151,19 @@ def _finish(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: str | Path | None = None,
-                 db: str | Path | None = None, ppm: float = 10.0, adducts: list[str] | None = None,
-                 mode: str = "mean", n_samples: int = 1, seed: int = 0, casmi: bool = False,
+def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, candidates: str | Path | None = None,
+                 db: str | Path | None = None, ppm: float = PPM, adducts: list[str] | None = None,
+                 mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, casmi: bool = False,
                  fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None, cache=None,
                  workers: int = 1, overwrite: bool = False, progress: bool = False) -> dict:
     """Rank candidates for every spectrum of ``spectra`` (layout of the outputs: module docstring).
 
-    Candidates come from a ``candidates`` file (the same list for every spectrum) or from a structure database
-    ``db`` (per spectrum, by precursor m/z within ``ppm`` for ``adducts``; default the spectrum's adduct or
-    ``[M+H]+`` / ``[M-H]-``). ``mode`` ``"mean"`` uses the posterior mean, ``"sample"`` averages ``n_samples``
-    posterior samples. ``ion_mode`` overrides the polarity the files state (for files such as the CASMI 2016 MGFs,
-    which say ``CHARGE=1+`` for negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read
-    and rejected.
+    ``out`` defaults to ``<name of spectra up to its first dot>.ranked`` in the working directory. Candidates come
+    from a ``candidates`` file (the same list for every spectrum) or from a structure database ``db`` (per spectrum,
+    by precursor m/z within ``ppm`` for ``adducts``; default the spectrum's adduct or ``[M+H]+`` / ``[M-H]-``).
+    ``mode`` ``"mean"`` uses the posterior mean, ``"sample"`` averages ``n_samples`` posterior samples. ``ion_mode``
+    overrides the polarity the files state (for files such as the CASMI 2016 MGFs, which say ``CHARGE=1+`` for
+    negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read and rejected.
     """
     from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
     from specvae.retrieval.db import StructureDB
@@ -172,7 +173,7 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path, candidates: st
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")
     if ion_mode not in (None, "positive", "negative"):
         raise InputError(f"ion mode must be positive or negative, not {ion_mode!r}")
-    out = Path(out)
+    out = Path(out) if out is not None else Path(Path(spectra).name.split(".")[0] + ".ranked")
     single = out.suffix.lower() == ".tsv"
     queries = load_query_spectra(spectra, ion_mode=ion_mode)
     if single and len(queries.spectra) + len(queries.skipped) != 1:
