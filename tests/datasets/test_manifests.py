@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from specvae.cli import app
 from specvae.datasets.manifests import load_manifest, verify
 
-MANIFESTS = sorted((Path(__file__).resolve().parents[1] / "data-manifests").glob("*.yaml"))
+MANIFESTS = sorted((Path(__file__).resolve().parents[2] / "data-manifests").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)

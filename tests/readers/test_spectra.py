@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from specvae.errors import InputError
-from specvae.ingest import detect_format, read_spectra
+from specvae.readers import detect_format, read_spectra
 
 
 def _ok(records):
