@@ -1,6 +1,8 @@
 """Ingest: spectrum files (MSP, MGF, mzML, MoNA/GNPS JSON; gzip or not) -> a Parquet dataset for training.
 
-Reading, cleaning, binning and writing are separate, documented steps:
+Reading (:mod:`specvae.readers`, re-exported here), cleaning (:mod:`~specvae.ingest.clean`, one table of steps),
+binning (:mod:`~specvae.ingest.binning`), assembling (structures, fingerprints, splits: :mod:`~specvae.ingest.assemble`)
+and writing (:mod:`~specvae.ingest.writer`, :mod:`~specvae.ingest.report`) are separate, documented steps:
 
 >>> from specvae.ingest import read_spectra, bin_spectrum
 >>> bins, values, n_off_grid = bin_spectrum([0.3, 100.0, 1200.0], [10.0, 20.0, 5.0])
@@ -12,6 +14,7 @@ Reading, cleaning, binning and writing are separate, documented steps:
 
 from specvae.ingest.binning import bin_batch, bin_spectrum, densify
 from specvae.ingest.clean import (
+    STEPS,
     Cleaning,
     require_instrument_type,
     require_ion_mode,
@@ -25,6 +28,7 @@ from specvae.readers.records import SpectrumRecord
 from specvae.readers.spectra import detect_format, read_spectra
 
 __all__ = [
+    "STEPS",
     "Cleaning",
     "SpectrumRecord",
     "bin_batch",
