@@ -98,3 +98,14 @@ def test_nothing_is_imported_by_a_computed_name():
                     isinstance(node, ast.Name) and node.id == "__import__"):
                 dynamic.append(m)
     assert not dynamic
+
+
+def test_the_package_imports_neither_matchms_nor_scikit_fingerprints():
+    """They are extras (test, bench): only the tests and benchmarks that compare against them import them."""
+    found = []
+    for m, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{m} imports {n}" for n in names if n.split(".")[0] in ("matchms", "skfp")]
+    assert not found
