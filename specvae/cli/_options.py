@@ -28,6 +28,20 @@ WORKERS = typer.Option(None, "--workers", "-j", help="Processes for parsing cand
 CACHE = typer.Option(None, "--cache", help="Fingerprint cache file (default: specvae's cache location).")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the persistent fingerprint cache.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+# training options of `train` and `bench` (TrainConfig and the run); defaults: the command's library function
+ARCHITECTURE = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), svae_star, "
+                                                        "mmvae.")
+SUPERVISION = typer.Option(None, "--supervision", help="Share of training structures or items kept paired (0-1; "
+                                                       "default: all).")
+EPOCHS = typer.Option(None, "--epochs", help="Epochs (default: the paper's).")
+BATCH_SIZE = typer.Option(None, "--batch-size", help="Rows per stream and step (default: the paper's).")
+LR = typer.Option(None, "--lr", help="Adam learning rate (default: the paper's).")
+TRAIN_GPU = typer.Option(None, "--gpu", help="CUDA device index; omit to train on the CPU.")
+TRAIN_SEED = typer.Option(None, "--seed", help="Seed for weights, supervision subset and batches.")
+TIME_LIMIT = typer.Option(None, "--time-limit", help="Stop training after this many seconds.")
+MAX_STEPS = typer.Option(None, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs).")
+RESUME = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch.")
+OVERWRITE_RUN = typer.Option(False, "--overwrite", help="Replace an existing run in --out.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +57,12 @@ class ModelChoice:
 REQUIRED = {key: f"{option} is required (or {key}: in a --config file)" for key, option in (
     ("model", "--model"), ("out", "--out"), ("spectra", "a spectrum file"), ("challenges", "--challenges"),
     ("solutions", "--solutions"), ("data_dir", "--data"), ("out_dir", "--out"), ("inputs", "a spectrum file"))}
+
+
+def train_config(epochs, batch_size, lr, seed, time_limit, max_steps, **more) -> dict:
+    """The ``TrainConfig`` section of the settings, from the training options that were given."""
+    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "time_limit": time_limit,
+            "max_steps_per_epoch": max_steps, **more}
 
 
 def given(**values) -> dict:

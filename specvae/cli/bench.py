@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from specvae.cli import _options as opt
 from specvae.cli._app import bench_app, command, show_progress
 
 DATA_HELP = {
@@ -25,15 +26,13 @@ def _run(bench: str, config_file, data, out, model, supervision, epochs, batch_s
          train_limit, eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps):
     from specvae.bench import cub, mnist_split, mnist_svhn
     from specvae.bench.paper import format_table
-    from specvae.cli import _options as opt
 
     run = {"mnist-split": mnist_split.run_mnist_split, "mnist-split-3": mnist_split.run_mnist_split3,
            "mnist-svhn": mnist_svhn.run_mnist_svhn, "cub": cub.run_cub}[bench]
     help_text = DATA_HELP[bench if bench in DATA_HELP else "mnist-split"]
     s = opt.settings(config_file, [(run, ("n_parts",))], {
-        "data": data, "out": out, "config": {  # 0 means "the paper's", as before
-            "epochs": epochs or None, "batch_size": batch_size or None, "lr": lr or None, "seed": seed,
-            "time_limit": time_limit, "max_steps_per_epoch": max_steps},
+        "data": data, "out": out,  # 0 epochs, batch size or learning rate mean "the paper's", as they always did
+        "config": opt.train_config(epochs or None, batch_size or None, lr or None, seed, time_limit, max_steps),
         "opts": {"model": model, "supervision": supervision, "gpu": gpu, "train_limit": train_limit,
                  "eval_limit": eval_limit, "oracle": {"epochs": oracle_epochs, "train_limit": oracle_train_limit,
                                                       "eval_limit": oracle_train_limit}}},
@@ -58,26 +57,14 @@ def _options(bench: str):
     def cmd(
         data: Path = typer.Option(None, "--data", "-d", help=DATA_HELP.get(bench, DATA_HELP["mnist-split"])),
         out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, metrics, PNG)."),
-        model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star, svae_star, "
-                                                              "mmvae."),
-        supervision: float = typer.Option(None, "--supervision", help="Share of training items kept paired (0-1; "
-                                                                      "default 1)."),
-        epochs: int = typer.Option(None, "--epochs", help="Epochs (default or 0: the paper's)."),
-        batch_size: int = typer.Option(None, "--batch-size", help="Batch size per stream (default or 0: the "
-                                                                  "paper's)."),
-        lr: float = typer.Option(None, "--lr", help="Adam learning rate (default or 0: the paper's)."),
-        gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to run on the CPU."),
-        seed: int = typer.Option(None, "--seed", help="Seed for weights, supervision subset and batches."),
-        time_limit: float = typer.Option(None, "--time-limit", help="Stop training after this many seconds."),
-        max_steps: int = typer.Option(None, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
+        model: str = opt.ARCHITECTURE, supervision: float = opt.SUPERVISION,
+        epochs: int = opt.EPOCHS, batch_size: int = opt.BATCH_SIZE, lr: float = opt.LR, gpu: int = opt.TRAIN_GPU,
+        seed: int = opt.TRAIN_SEED, time_limit: float = opt.TIME_LIMIT, max_steps: int = opt.MAX_STEPS,
         train_limit: int = typer.Option(None, "--train-limit", help="Use only N training items (0: all)."),
         eval_limit: int = typer.Option(None, "--eval-limit", help="Use only N validation and N test items (0: all)."),
         oracle_epochs: int = typer.Option(None, "--oracle-epochs", help="Epochs of the oracle's first training."),
         oracle_train_limit: int = typer.Option(None, "--oracle-train-limit", hidden=True),
-        config: Path = typer.Option(None, "--config", help="Settings file (YAML, TOML or JSON), e.g. the "
-                                                           "settings.yaml a run wrote; options override it."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+        config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
     ):
         _run(bench, config, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
              eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps)

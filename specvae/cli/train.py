@@ -34,26 +34,18 @@ def parse_overrides(items: list[str]) -> dict:
 def train_cmd(
     data: Path = typer.Option(None, "--data", "-d", help="Dataset directory written by `specvae ingest`."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, config, metrics)."),
-    model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), svae_star, "
-                                                          "mmvae."),
+    model: str = opt.ARCHITECTURE,
     preset: str = typer.Option(None, "--preset", help="Network widths: paper (default; tables A.8/A.9), small, tiny."),
     overrides: list[str] = typer.Option(None, "--set", help="Override a preset value, e.g. latent_dim=64."),
-    epochs: int = typer.Option(None, "--epochs", help="Epochs (default: the paper's)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Rows per stream and step (default: the paper's)."),
-    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default: the paper's)."),
-    supervision: float = typer.Option(None, "--supervision", help="Share of training structures kept paired "
-                                                                   "(default: all)."),
+    epochs: int = opt.EPOCHS, batch_size: int = opt.BATCH_SIZE, lr: float = opt.LR,
+    supervision: float = opt.SUPERVISION,
     no_unpaired: bool = typer.Option(None, "--no-unpaired", help="Ignore the dataset's unpaired rows."),
-    gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to train on the CPU."),
+    gpu: int = opt.TRAIN_GPU,
     precision: str = typer.Option(None, "--precision", help="auto (default: bf16 on GPU, fp32 on CPU), bf16, fp32."),
     compile_: str = typer.Option(None, "--compile", help="torch.compile the networks: auto (default: on GPU), on, "
                                                           "off."),
-    seed: int = typer.Option(None, "--seed", help="Seed for weights, supervision subset and batches."),
-    time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds of training."),
-    max_steps: int = typer.Option(None, "--max-steps-per-epoch", help="Cap steps per epoch (0: full epochs)."),
-    config: Path = opt.CONFIG,
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last epoch."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+    seed: int = opt.TRAIN_SEED, time_limit: float = opt.TIME_LIMIT, max_steps: int = opt.MAX_STEPS,
+    config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
     from specvae.settings import check, keys
@@ -63,8 +55,8 @@ def train_cmd(
         "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
         "model_overrides": parse_overrides(overrides) if overrides else None,
         "use_unpaired": False if no_unpaired else None,
-        "config": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "precision": precision,
-                   "compile": compile_, "max_steps_per_epoch": max_steps, "time_limit": time_limit}},
+        "config": opt.train_config(epochs, batch_size, lr, seed, time_limit, max_steps, precision=precision,
+                                   compile=compile_)},
         required=opt.REQUIRED)
     where = f"{config or '--set'} (model_overrides)"
     s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
