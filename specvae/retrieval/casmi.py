@@ -187,7 +187,7 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
     from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, rank_each
 
     clock, seconds = time.perf_counter(), {}
-    queries, skipped = QuerySet(), {}
+    queries, skipped = QuerySet([], []), {}
     for name, path in paths.items():
         q = load_query_spectra(path, ion_mode=sols[name].ion_mode)
         if q.spectra:

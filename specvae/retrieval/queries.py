@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,19 +44,19 @@ class QuerySpectrum:
         return value if np.isfinite(value) and value > 0 else None
 
 
-@dataclass
-class Skipped:
-    """A spectrum that was not ranked, and why."""
+class Skipped(NamedTuple):
+    """A spectrum that was not ranked: its position, label and why."""
 
     record: int
     label: str
     reason: str
 
 
-@dataclass
-class QuerySet:
-    spectra: list[QuerySpectrum] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+class QuerySet(NamedTuple):
+    """The spectra of a query file: the usable ones (in file order) and the skipped ones."""
+
+    spectra: list[QuerySpectrum]
+    skipped: list[Skipped]
 
 
 def _label(metadata: dict, record: int, used: set[str]) -> str:
@@ -72,7 +73,7 @@ def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySe
     from specvae.ingest.binning import bin_spectrum
     from specvae.readers import read_spectra
 
-    out, used = QuerySet(), set()
+    out, used = QuerySet([], []), set()
     for rec in read_spectra(path):
         meta = dict(rec.metadata or {})
         label = _label(meta, rec.record, used)
