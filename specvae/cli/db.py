@@ -38,9 +38,15 @@ def query_cmd(
     ppm: float = opt.PPM,
 ):
     """List the structures whose ion lies within --ppm of --mz (TSV on stdout)."""
+    import csv
+    import io
+
     from specvae.retrieval.db import StructureDB
 
     cands, _ = StructureDB(db).query(mz, adducts, **opt.given(ppm=ppm))
-    typer.echo("id\tname\tinchikey\tsmiles\tformula\tmonoisotopic_mass\tadduct")
-    for s, i, n, a in zip(cands.structures, cands.ids, cands.names, cands.adducts):
-        typer.echo(f"{i}\t{n}\t{s.inchikey}\t{s.smiles}\t{s.formula}\t{s.mass:.6f}\t{a}")
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter="\t", lineterminator="\n")
+    writer.writerow(("id", "name", "inchikey", "smiles", "formula", "monoisotopic_mass", "adduct"))
+    writer.writerows((i, n, s.inchikey, s.smiles, s.formula, f"{s.mass:.6f}", a)
+                     for s, i, n, a in zip(cands.structures, cands.ids, cands.names, cands.adducts))
+    typer.echo(text.getvalue(), nl=False)

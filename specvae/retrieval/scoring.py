@@ -16,6 +16,7 @@ Ranks are 1-based; tied scores get the average of the ranks they span (two candi
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -149,14 +150,14 @@ def write_casmi_submission(ranking: Ranking, path: str | Path) -> None:
     """
     worst = float(ranking.scores.max()) if len(ranking) else 0.0
     structures = ranking.candidates.structures
-    with open(path, "w", encoding="utf-8") as handle:
-        for i in ranking.order:
-            handle.write(f"{structures[i].smiles}\t{worst - ranking.scores[i]:.6f}\n")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter="\t", lineterminator="\n").writerows(
+            (structures[i].smiles, f"{worst - ranking.scores[i]:.6f}") for i in ranking.order)
 
 
 def write_fingerprint(probs: np.ndarray, path: str | Path) -> None:
     """The predicted fingerprint: TSV ``bit, probability`` (bit index 0-based)."""
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("bit\tprobability\n")
-        for i, p in enumerate(np.asarray(probs, dtype=np.float64)):
-            handle.write(f"{i}\t{p:.6g}\n")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(("bit", "probability"))
+        writer.writerows((i, f"{p:.6g}") for i, p in enumerate(np.asarray(probs, dtype=np.float64)))
