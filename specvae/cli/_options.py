@@ -8,7 +8,11 @@ import typer
 
 MODEL = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
                                                 "from `specvae ingest`: the bit-frequency baseline, no model).")
-CHECKPOINT = typer.Option("best", "--checkpoint", help="Weights to load from the run: best or last.")
+CHECKPOINT = typer.Option("best", "--checkpoint", help="Weights to load from the run: best, last or epoch-N "
+                                                       "(kept by train --save-every).")
+CALIBRATION = typer.Option("auto", "--calibration", help="Bit-probability calibration fitted on the validation "
+                                                        "split: auto (the run's recommendation), none, temperature, "
+                                                        "platt.")
 GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
 MODE = typer.Option("mean", "--mode", help="Fingerprint from the posterior mean, or the mean over --samples samples "
                                            "(sample).")
@@ -23,7 +27,7 @@ NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the pe
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
 
 
-def load_predictor(model: Path, checkpoint: str, gpu: int | None):
+def load_predictor(model: Path, checkpoint: str, gpu: int | None, calibration: str = "auto"):
     """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``; for a dataset directory, the
     bit-frequency baseline of its training split."""
     import logging
@@ -36,7 +40,8 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
                                              "frequencies (a baseline that ignores the spectrum)", model)
         return BitFrequencyPredictor.from_dataset(model)
-    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint)
+    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint,
+                              calibration=calibration)
 
 
 def cache_from(path: Path | None, disabled: bool):

@@ -22,18 +22,20 @@ def casmi_cmd(
     limit: int = typer.Option(None, "--limit", help="Only the first N challenges (sorted by name)."),
     ppm: float = opt.PPM, adducts: list[str] = opt.ADDUCTS,
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
-    checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
+    checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
+    workers: int = opt.WORKERS,
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
 ):
     """Evaluate a model on CASMI-style challenges (polarity from the solutions file)."""
     from specvae.evaluate import evaluate_casmi
 
-    summary = evaluate_casmi(challenges, solutions, opt.load_predictor(model, checkpoint, gpu), out,
+    summary = evaluate_casmi(challenges, solutions, opt.load_predictor(model, checkpoint, gpu, calibration), out,
                              candidates=candidates, db=db, ppm=ppm, adducts=adducts or None, ion_mode=ion_mode,
                              limit=limit, mode=mode, n_samples=samples, seed=seed,
                              cache=opt.cache_from(cache, no_cache), workers=workers, overwrite=overwrite,
                              progress=show_progress(),
-                             settings={"model": str(model), "checkpoint": checkpoint, "command": opt.command_line()})
+                             settings={"model": str(model), "checkpoint": checkpoint, "calibration": calibration,
+                                       "command": opt.command_line()})
     for group, m in summary["metrics"].items():
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "
                    f"Top-10 {m['top10']}, median rank {m['median_rank']}")

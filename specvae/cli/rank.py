@@ -26,15 +26,17 @@ def rank_cmd(
     top: int = typer.Option(None, "--top", help="Write only the best N candidates per spectrum."),
     ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
-    checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
+    checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
+    workers: int = opt.WORKERS,
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, overwrite: bool = opt.OVERWRITE,
 ):
     """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
     from specvae.query import rank_spectra
 
     out = out or Path(spectra.name.split(".")[0] + ".ranked")
-    counts = rank_spectra(spectra, opt.load_predictor(model, checkpoint, gpu), out, candidates=candidates, db=db,
-                          ppm=ppm, adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi,
+    counts = rank_spectra(spectra, opt.load_predictor(model, checkpoint, gpu, calibration), out,
+                          candidates=candidates, db=db, ppm=ppm, adducts=adducts or None, mode=mode,
+                          n_samples=samples, seed=seed, casmi=casmi,
                           fingerprint_tsv=fingerprint_tsv, top=top, ion_mode=ion_mode,
                           cache=opt.cache_from(cache, no_cache), workers=workers, overwrite=overwrite,
                           progress=show_progress())
