@@ -12,7 +12,7 @@ from specvae.cli._app import command, show_progress
 # the keys of specvae.models.config.SPECTRA_KEYS (kept here as text: the CLI module must not import torch)
 PRESET_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
                "prior_expert", "spectrum_weight", "fingerprint_weight", "dropout", "sparse_input", "batchnorm",
-               "kl_weight", "cross_reconstruction")
+               "kl_weight", "cross_reconstruction", "spectrum_likelihood")
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -26,7 +26,10 @@ def parse_overrides(items: list[str]) -> dict:
         try:
             out[key] = json.loads(f"[{value}]" if "," in value else value)
         except json.JSONDecodeError:
-            raise ValueError(f"--set {key}: cannot read value {value!r} (a number, true/false, or a,b,c)") from None
+            if not value.strip().isidentifier():
+                raise ValueError(f"--set {key}: cannot read value {value!r} (a number, true/false, a name, or "
+                                 "a,b,c)") from None
+            out[key] = value.strip()  # a name, e.g. spectrum_likelihood=multinomial
     return out
 
 

@@ -149,6 +149,7 @@ SPECTRA_DEFAULTS: dict[str, Any] = dict(
     batchnorm=True,  # in the spectrum encoder and decoder (tables A.8/A.9)
     kl_weight=1.0,
     cross_reconstruction=0.0,
+    spectrum_likelihood="gaussian",  # the paper's unit-variance Gaussian; or multinomial (a bag of weighted bins)
 )
 SPECTRA_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
                 *SPECTRA_DEFAULTS)
@@ -169,11 +170,14 @@ def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = 
     p = {**SPECTRA_DEFAULTS, **SPECTRA_PRESETS[preset], **overrides}
     for key in ("spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder"):
         p[key] = (p[key],) if isinstance(p[key], int) else p[key]  # --set spectrum_encoder=1024: one layer
+    if p["spectrum_likelihood"] not in ("gaussian", "multinomial"):
+        raise InputError(f"spectrum_likelihood must be gaussian or multinomial, got {p['spectrum_likelihood']!r}")
+    clamp = {"low": 0.0, "high": schema.MAX_LOG_INTENSITY} if p["spectrum_likelihood"] == "gaussian" else {}
     spectrum = ModalityConfig(
-        name="spectrum", shape=(schema.N_BINS,), likelihood="gaussian",
+        name="spectrum", shape=(schema.N_BINS,), likelihood=p["spectrum_likelihood"],
         encoder_widths=tuple(p["spectrum_encoder"]), decoder_widths=tuple(p["spectrum_decoder"]),
         batchnorm=bool(p["batchnorm"]), dropout=float(p["dropout"]), sparse_input=bool(p["sparse_input"]),
-        likelihood_options={"low": 0.0, "high": schema.MAX_LOG_INTENSITY, **_weight(p["spectrum_weight"])},
+        likelihood_options={**clamp, **_weight(p["spectrum_weight"])},
     )
     fingerprint = ModalityConfig(
         name="fingerprint", shape=(n_bits,), likelihood="bernoulli",

@@ -143,3 +143,24 @@ def test_supervised_mlp_is_binary_cross_entropy_of_a_plain_network():
     torch.testing.assert_close(m.predict({"spectrum": x1}, ["fingerprint"])["fingerprint"], torch.sigmoid(logits))
     with pytest.raises(ValueError, match="paired group"):
         m([{"spectrum": x1}])
+
+
+def test_multinomial_likelihood_weights_log_softmax_by_the_bins():
+    from specvae.models import likelihoods
+
+    logits = torch.randn(2, 3, 5)  # (K samples, B, bins)
+    x = torch.tensor([[0.0, 2.0, 0.0, 1.0, 0.5], [1.0, 0.0, 0.0, 0.0, 0.0], [0.0] * 5])
+    got = likelihoods.log_likelihood("multinomial", logits, x)
+    expected = (x * torch.log_softmax(logits, -1)).sum(-1)
+    torch.testing.assert_close(got, expected)
+    counts = torch.tensor([0.0, 2.0, 0.0, 1.0, 0.0])  # integer counts: Multinomial log-pmf minus its coefficient
+    pmf = torch.distributions.Multinomial(3, logits=logits[0, 0]).log_prob(counts)
+    coefficient = torch.lgamma(torch.tensor(4.0)) - torch.lgamma(counts + 1).sum()
+    torch.testing.assert_close(likelihoods.log_likelihood("multinomial", logits[0, :1], counts[None])[0],
+                               pmf - coefficient)
+    mean = likelihoods.mean("multinomial", logits)
+    torch.testing.assert_close(mean.sum(-1), torch.ones(2, 3))
+    cfg = spectra_model_config("svae", n_bits=N_BITS, preset="tiny", spectrum_likelihood="multinomial")
+    assert cfg.modality("spectrum").likelihood == "multinomial" and not cfg.modality("spectrum").likelihood_options
+    with pytest.raises(InputError, match="spectrum_likelihood"):
+        spectra_model_config("svae", preset="tiny", spectrum_likelihood="poisson")
