@@ -11,11 +11,13 @@ from specvae import schema
 
 
 def write_dataset(directory: Path, n_structures: int = 12, spectra_per_structure: int = 3, n_bits: int = 24,
-                  n_spectrum_only: int = 2, n_molecule_only: int = 3, seed: int = 0) -> Path:
+                  n_spectrum_only: int = 2, n_molecule_only: int = 3, seed: int = 0, with_smiles: bool = False) -> Path:
     """A ``dataset.parquet`` whose spectra depend on their fingerprint (so that a model can learn something).
 
     Structures are assigned to splits round-robin (train, train, validation, test, ...), spectra of one structure
-    share its split, and each spectrum lights bins that are a fixed function of the structure's set bits.
+    share its split, and each spectrum lights bins that are a fixed function of the structure's set bits. With
+    ``with_smiles`` every structure gets a real SMILES (alkanols, and alkylamines for the molecule-only rows), so
+    that masses can be computed.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -50,6 +52,8 @@ def write_dataset(directory: Path, n_structures: int = 12, spectra_per_structure
         columns[schema.ION_MODE][i] = "positive" if r["b"] is not None else None
         columns[schema.INCHIKEY][i] = None if r["key"] is None else r["key"] + "-UHFFFAOYSA-N"
         columns[schema.INCHIKEY14][i] = r["key"]
+        if r["key"] is not None and with_smiles:  # a real structure per key: n-alkanols, distinct masses
+            columns[schema.SMILES][i] = "C" * (int(r["key"][3:]) + 1) + ("O" if r["key"].startswith("KEY") else "N")
         if r["b"] is not None:
             columns[schema.BINS][i] = r["b"].tolist()
             columns[schema.INTENSITIES][i] = r["v"].tolist()

@@ -15,7 +15,11 @@ CONFIG = typer.Option(None, "--config", help="Settings file (YAML, TOML or JSON)
                                              "the settings.yaml a run wrote; options given here override it.")
 MODEL = typer.Option(None, "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
                                                  "from `specvae ingest`: the bit-frequency baseline, no model).")
-CHECKPOINT = typer.Option(None, "--checkpoint", help="Weights to load from the run: best (default) or last.")
+CHECKPOINT = typer.Option(None, "--checkpoint", help="Weights to load from the run: best (default), last or "
+                                                      "epoch-N (kept by train --save-every).")
+CALIBRATION = typer.Option(None, "--calibration", help="Bit-probability calibration fitted on the validation split: "
+                                                      "auto (the run's recommendation, the default), none, "
+                                                      "temperature, platt.")
 GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
 MODE = typer.Option(None, "--mode", help="Fingerprint from the posterior mean (mean, the default), or the mean over "
                                          "--samples samples (sample).")
@@ -46,11 +50,12 @@ OVERWRITE_RUN = typer.Option(False, "--overwrite", help="Replace an existing run
 
 @dataclasses.dataclass(frozen=True)
 class ModelChoice:
-    """The model a ranking command loads: settings ``model``, ``checkpoint`` and ``gpu``."""
+    """The model a ranking command loads: settings ``model``, ``checkpoint``, ``gpu`` and ``calibration``."""
 
     model: Path  # a run directory, or a dataset directory for the bit-frequency baseline
     checkpoint: str = "best"
     gpu: int | None = None
+    calibration: str = "auto"  # see specvae.training.calibration
 
 
 # what to say when a required setting is missing (a generic message names the setting)
@@ -90,7 +95,7 @@ def save_settings(directory: Path, values: dict, command: str) -> None:
         write_settings(Path(directory) / SETTINGS_FILE, values, command)
 
 
-def load_predictor(model: Path, checkpoint: str, gpu: int | None):
+def load_predictor(model: Path, checkpoint: str, gpu: int | None, calibration: str = "auto"):
     """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``; for a dataset directory, the
     bit-frequency baseline of its training split."""
     import logging
@@ -103,7 +108,8 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None):
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
                                              "frequencies (a baseline that ignores the spectrum)", model)
         return BitFrequencyPredictor.from_dataset(model)
-    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint)
+    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint,
+                              calibration=calibration)
 
 
 def cache_from(path: Path | None, disabled: bool):

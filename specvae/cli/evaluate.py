@@ -22,21 +22,23 @@ def casmi_cmd(
     limit: int = typer.Option(None, "--limit", help="Only the first N challenges (sorted by name)."),
     ppm: float = opt.PPM, adducts: list[str] = opt.ADDUCTS,
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
-    checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
-    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG, overwrite: bool = opt.OVERWRITE,
+    checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
+    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
+    overwrite: bool = opt.OVERWRITE,
 ):
     """Evaluate a model on CASMI-style challenges (polarity from the solutions file)."""
     from specvae.retrieval.casmi import evaluate_casmi
 
     s = opt.settings(config, [(opt.ModelChoice, ()), (evaluate_casmi, ("predictor", "settings"))], dict(
-        model=model, checkpoint=checkpoint, gpu=gpu, challenges=challenges, solutions=solutions, out=out,
-        candidates=candidates, db=db, ion_mode=ion_mode, limit=limit, ppm=ppm, adducts=adducts or None, mode=mode,
-        n_samples=samples, seed=seed, workers=workers), required=opt.REQUIRED)
-    evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu")}
-    summary = evaluate_casmi(predictor=opt.load_predictor(s["model"], s["checkpoint"], s["gpu"]), **evaluation,
-                             cache=opt.cache_from(cache, no_cache), overwrite=overwrite, progress=show_progress(),
+        model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, challenges=challenges,
+        solutions=solutions, out=out, candidates=candidates, db=db, ion_mode=ion_mode, limit=limit, ppm=ppm,
+        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, workers=workers), required=opt.REQUIRED)
+    evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
+    predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
+    summary = evaluate_casmi(predictor=predictor, **evaluation, cache=opt.cache_from(cache, no_cache),
+                             overwrite=overwrite, progress=show_progress(),
                              settings={"model": str(s["model"]), "checkpoint": s["checkpoint"],
-                                       "command": opt.command_line()})
+                                       "calibration": s["calibration"], "command": opt.command_line()})
     opt.save_settings(s["out"], s, "evaluate casmi")
     for group, m in summary["metrics"].items():
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "

@@ -26,18 +26,20 @@ def rank_cmd(
     top: int = typer.Option(None, "--top", help="Write only the best N candidates per spectrum."),
     ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
-    checkpoint: str = opt.CHECKPOINT, gpu: int = opt.GPU, workers: int = opt.WORKERS,
-    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG, overwrite: bool = opt.OVERWRITE,
+    checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
+    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
+    overwrite: bool = opt.OVERWRITE,
 ):
     """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
     from specvae.retrieval.ranking import rank_spectra
 
     s = opt.settings(config, [(opt.ModelChoice, ()), (rank_spectra, ("predictor",))], dict(
-        model=model, checkpoint=checkpoint, gpu=gpu, spectra=spectra, out=out, candidates=candidates, db=db, ppm=ppm,
+        model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, spectra=spectra, out=out,
+        candidates=candidates, db=db, ppm=ppm,
         adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
         top=top, ion_mode=ion_mode, workers=workers), required=opt.REQUIRED)
-    predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"])
-    ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu")}
+    predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
+    ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     counts = rank_spectra(predictor=predictor, **ranking, cache=opt.cache_from(cache, no_cache), overwrite=overwrite,
                           progress=show_progress())
     opt.save_settings(counts["out"], s, "rank")

@@ -11,8 +11,11 @@ from specvae.cli import _options as opt
 from specvae.cli._app import command, show_progress
 
 # the preset values --set (and a settings file's model_overrides) may change, and their types
+# (the keys of specvae.models.config.SPECTRA_KEYS, kept here as text: the CLI module must not import torch)
 PRESET_KEYS = {"latent_dim": int, "spectrum_encoder": tuple[int, ...], "spectrum_decoder": tuple[int, ...],
-               "fingerprint_encoder": tuple[int, ...], "fingerprint_decoder": tuple[int, ...], "prior_expert": bool}
+               "fingerprint_encoder": tuple[int, ...], "fingerprint_decoder": tuple[int, ...], "prior_expert": bool,
+               "spectrum_weight": float, "fingerprint_weight": float, "dropout": float, "sparse_input": bool,
+               "batchnorm": bool, "kl_weight": float, "cross_reconstruction": float, "spectrum_likelihood": str}
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -26,7 +29,10 @@ def parse_overrides(items: list[str]) -> dict:
         try:
             out[key] = json.loads(f"[{value}]" if "," in value else value)
         except json.JSONDecodeError:
-            raise ValueError(f"--set {key}: cannot read value {value!r} (a number, true/false, or a,b,c)") from None
+            if not value.strip().isidentifier():
+                raise ValueError(f"--set {key}: cannot read value {value!r} (a number, true/false, a name, or "
+                                 "a,b,c)") from None
+            out[key] = value.strip()  # a name, e.g. spectrum_likelihood=multinomial
     return out
 
 
@@ -34,7 +40,8 @@ def parse_overrides(items: list[str]) -> dict:
 def train_cmd(
     data: Path = typer.Option(None, "--data", "-d", help="Dataset directory written by `specvae ingest`."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, config, metrics)."),
-    model: str = opt.ARCHITECTURE,
+    model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), "
+                                                           "svae_star, mmvae, mlp (the supervised reference)."),
     preset: str = typer.Option(None, "--preset", help="Network widths: paper (default; tables A.8/A.9), small, tiny."),
     overrides: list[str] = typer.Option(None, "--set", help="Override a preset value, e.g. latent_dim=64."),
     epochs: int = opt.EPOCHS, batch_size: int = opt.BATCH_SIZE, lr: float = opt.LR,
@@ -45,6 +52,19 @@ def train_cmd(
     compile_: str = typer.Option(None, "--compile", help="torch.compile the networks: auto (default: on GPU), on, "
                                                           "off."),
     seed: int = opt.TRAIN_SEED, time_limit: float = opt.TIME_LIMIT, max_steps: int = opt.MAX_STEPS,
+    weight_decay: float = typer.Option(None, "--weight-decay", help="Decoupled weight decay (AdamW); default 0: "
+                                                                   "Adam as in the paper."),
+    schedule: str = typer.Option(None, "--schedule", help="Learning rate after warm-up: constant (default) or "
+                                                          "cosine."),
+    warmup_steps: int = typer.Option(None, "--warmup-steps", help="Linear learning-rate warm-up steps."),
+    kl_warmup_steps: int = typer.Option(None, "--kl-warmup-steps", help="Steps over which the KL weight rises "
+                                                                        "from 0 to 1."),
+    save_every: int = typer.Option(None, "--save-every", help="Also keep the weights of every N-th epoch "
+                                                              "(epoch-N; use with --checkpoint in rank/evaluate)."),
+    select: str = typer.Option(None, "--select", help="Validation metric choosing the best epoch: val_fp_ce "
+                                                      "(default), val_top1, val_top10, val_median_rank."),
+    retrieval: int = typer.Option(None, "--retrieval-candidates", help="Candidates per validation spectrum for the "
+                                                                       "retrieval metrics (default 100; 0: off)."),
     config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
@@ -54,9 +74,11 @@ def train_cmd(
     s = opt.settings(config, [(train_spectra, ())], {
         "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
         "model_overrides": parse_overrides(overrides) if overrides else None,
-        "use_unpaired": False if no_unpaired else None,
+        "use_unpaired": False if no_unpaired else None, "select": select, "retrieval_candidates": retrieval,
         "config": opt.train_config(epochs, batch_size, lr, seed, time_limit, max_steps, precision=precision,
-                                   compile=compile_)},
+                                   compile=compile_, weight_decay=weight_decay, schedule=schedule,
+                                   warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
+                                   save_every=save_every)},
         required=opt.REQUIRED)
     where = f"{config or '--set'} (model_overrides)"
     s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
@@ -65,5 +87,22 @@ def train_cmd(
         opt.save_settings(s["out_dir"], s, "train")
     if summary.get("best_epoch") is not None:
         typer.echo(f"{summary['model']}: best epoch {summary['best_epoch']} of {summary['epochs']} "
-                   f"(validation fingerprint cross-entropy {summary['val_fp_ce']:.2f} nats/spectrum); run in "
-                   f"{s['out_dir']}")
+                   f"({summary['select']} {summary[summary['select']]:.4g}); run in {s['out_dir']}")
+
+
+@command(name="calibrate")
+def calibrate_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train`."),
+    data: Path = typer.Option(None, "--data", "-d", help="Dataset (default: the one the run was trained on)."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="Weights to calibrate: best, last or epoch-N."),
+    strength: float = typer.Option(100.0, "--strength", help="L2 strength pulling per-bit Platt scaling towards "
+                                                            "the uncalibrated probabilities."),
+    gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to use the CPU."),
+):
+    """Fit a temperature and per-bit Platt scaling on the validation split (train does this after training)."""
+    from specvae.training.calibration import describe
+    from specvae.training.spectra import calibrate_run
+
+    report = calibrate_run(model, data, checkpoint=checkpoint, strength=strength, gpu=gpu)
+    typer.echo(f"validation spectra, out of fold:\n{describe(report)}\nrecommended: {report['recommended']}; "
+               f"written to {model}/calibration.json, calibration.png")

@@ -60,8 +60,14 @@ class MultimodalVAE(nn.Module):
         cfg = self.config.modality(name)
         return likelihoods.log_likelihood(cfg.likelihood, self.decoders[name](z), x, cfg.likelihood_options)
 
-    def forward(self, groups: Sequence[dict[str, Tensor]], generator: torch.Generator | None = None):
-        """Negative ELBO over paired and unpaired groups: ``(loss, metrics)``."""
+    def forward(self, groups: Sequence[dict[str, Tensor]], generator: torch.Generator | None = None,
+                kl_scale: float = 1.0):
+        """Negative ELBO over paired and unpaired groups: ``(loss, metrics)``.
+
+        ``kl_scale`` multiplies every KL term on top of the configured ``kl_weight`` (a KL warm-up passes values
+        rising from 0 to 1; MMVAE's importance-weighted bound has no separate KL term and ignores it).
+        """
+        beta = self.config.kl_weight * kl_scale
         total = None
         metrics: dict[str, Tensor] = {}
         for group in groups:
@@ -69,10 +75,10 @@ class MultimodalVAE(nn.Module):
                 continue
             present = [n for n in self.names if n in group]
             if len(present) == len(self.names):
-                loss, parts = self.paired_loss(group, generator)
+                loss, parts = self.paired_loss(group, generator, beta)
                 prefix = "paired"
             elif len(present) == 1:
-                loss, parts = self.unpaired_loss(group, present[0], generator)
+                loss, parts = self.unpaired_loss(group, present[0], generator, beta)
                 prefix = f"{present[0]}_only"
             else:
                 raise ValueError(f"a group must hold one modality or all of them, got {sorted(group)}")
@@ -83,19 +89,24 @@ class MultimodalVAE(nn.Module):
         metrics["loss"] = total.detach()
         return total, metrics
 
-    def unpaired_loss(self, inputs: dict[str, Tensor], name: str, generator=None) -> tuple[Tensor, dict[str, Tensor]]:
-        """Unimodal ELBO (eq. 20, 21, 31)."""
+    def unpaired_loss(self, inputs: dict[str, Tensor], name: str, generator=None,
+                      beta: float | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """Unimodal ELBO (eq. 20, 21, 31); ``beta`` weights the KL term (default: the config's ``kl_weight``)."""
+        beta = self.config.kl_weight if beta is None else beta
         (q,) = self.encode_subsets(inputs, [Subset([name])])[Subset([name])]
         rec = -self.log_likelihood(name, q.rsample(generator), inputs[name])
         kl = kl_standard_normal(q)
-        return (rec + kl).mean(), {"rec": rec.mean(), "kl": kl.mean()}
+        return (rec + beta * kl).mean(), {"rec": rec.mean(), "kl": kl.mean()}
 
-    def paired_loss(self, inputs: dict[str, Tensor], generator=None) -> tuple[Tensor, dict[str, Tensor]]:
+    def paired_loss(self, inputs: dict[str, Tensor], generator=None,
+                    beta: float | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The paired loss of the module docstring; ``beta`` weights the KL terms (default: ``kl_weight``)."""
+        beta = self.config.kl_weight if beta is None else beta
         if len(self.names) == 2:
-            return self._paired_loss_bimodal(inputs, generator)
-        return self._paired_loss_nmodal(inputs, generator)
+            return self._paired_loss_bimodal(inputs, generator, beta)
+        return self._paired_loss_nmodal(inputs, generator, beta)
 
-    def _paired_loss_bimodal(self, inputs, generator):
+    def _paired_loss_bimodal(self, inputs, generator, beta):
         a, b = self.names
         sa, sb, sab = Subset([a]), Subset([b]), Subset([a, b])
         post = self.encode_subsets(inputs, [sab, sa, sb])
@@ -103,16 +114,22 @@ class MultimodalVAE(nn.Module):
         z = q_ab.rsample(generator)
         rec_joint = -(self.log_likelihood(a, z, inputs[a]) + self.log_likelihood(b, z, inputs[b]))
         kl = kl_divergence(q_ab, q_a) + kl_divergence(q_ab, q_b) + kl_standard_normal(q_a) + kl_standard_normal(q_b)
-        loss = rec_joint + kl
+        loss = rec_joint + beta * kl
         parts = {"rec_joint": rec_joint.mean(), "kl": kl.mean()}
+        cross = self.config.cross_reconstruction
+        if self.loss_kind == "svae" or cross:
+            z_a, z_b = q_a.rsample(generator), q_b.rsample(generator)
         if self.loss_kind == "svae":
-            rec_uni = -(self.log_likelihood(a, q_a.rsample(generator), inputs[a])
-                        + self.log_likelihood(b, q_b.rsample(generator), inputs[b]))
+            rec_uni = -(self.log_likelihood(a, z_a, inputs[a]) + self.log_likelihood(b, z_b, inputs[b]))
             loss = loss + rec_uni
             parts["rec_unimodal"] = rec_uni.mean()
+        if cross:  # not in the paper: each modality decoded from the other's unimodal posterior
+            rec_cross = -(self.log_likelihood(b, z_a, inputs[b]) + self.log_likelihood(a, z_b, inputs[a]))
+            loss = loss + cross * rec_cross
+            parts["rec_cross"] = rec_cross.mean()
         return loss.mean(), parts
 
-    def _paired_loss_nmodal(self, inputs, generator):
+    def _paired_loss_nmodal(self, inputs, generator, beta):
         n = len(self.names)
         subsets = [Subset(c) for r in range(1, n + 1) for c in itertools.combinations(self.names, r)]
         post = self.encode_subsets(inputs, subsets)
@@ -131,7 +148,7 @@ class MultimodalVAE(nn.Module):
                 kl_total = kl_total + sum(kl_divergence(q, p) for p in targets)
                 if s != full:
                     kl_total = kl_total + kl_standard_normal(q)
-        loss = rec_total + kl_total
+        loss = rec_total + beta * kl_total
         return loss.mean(), {"rec": rec_total.mean(), "kl": kl_total.mean()}
 
     # --- inference -----------------------------------------------------------------------------------------------

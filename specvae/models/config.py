@@ -14,7 +14,7 @@ from typing import Any
 from specvae import schema
 from specvae.errors import InputError
 
-MODEL_NAMES = ("svae", "vaevae", "vaevae_star", "svae_star", "mmvae")
+MODEL_NAMES = ("svae", "vaevae", "vaevae_star", "svae_star", "mmvae", "mlp")
 _ALIASES = {"vaevae*": "vaevae_star", "svae*": "svae_star", "vaevae-star": "vaevae_star", "svae-star": "svae_star"}
 
 
@@ -23,7 +23,7 @@ def canonical_model_name(name: str) -> str:
     key = _ALIASES.get(name.strip().lower(), name.strip().lower())
     if key not in MODEL_NAMES:
         raise InputError(f"unknown model {name!r}; choose one of svae, vaevae, vaevae_star (VAEVAE*), "
-                         "svae_star (SVAE*), mmvae")
+                         "svae_star (SVAE*), mmvae, mlp (supervised reference)")
     return key
 
 
@@ -48,6 +48,8 @@ class ModalityConfig:
     activation: str = "relu"
     likelihood_options: dict[str, Any] = field(default_factory=dict)
     net_options: dict[str, Any] = field(default_factory=dict)
+    dropout: float = 0.0  # after every hidden activation of the encoder (the paper uses none)
+    sparse_input: bool = False  # first encoder layer computed from the non-zero inputs only (same function, faster)
 
     @property
     def size(self) -> int:
@@ -71,6 +73,8 @@ class ModelConfig:
     prior_expert: bool = False
     joint_width: int = 0
     iwae_samples: int = 10
+    kl_weight: float = 1.0  # beta on every KL term; the paper's objective is 1
+    cross_reconstruction: float = 0.0  # weight of decoding each modality from the other's posterior; paper: 0 (off)
 
     def __post_init__(self):
         object.__setattr__(self, "model", canonical_model_name(self.model))
@@ -83,6 +87,10 @@ class ModelConfig:
             raise InputError(f"{self.model} is defined for two modalities only (paper, Algorithm 1)")
         if self.latent_dim < 1:
             raise InputError(f"latent_dim must be positive, got {self.latent_dim}")
+        if self.kl_weight < 0 or self.cross_reconstruction < 0:
+            raise InputError("kl_weight and cross_reconstruction must not be negative")
+        if self.cross_reconstruction and len(names) != 2:
+            raise InputError("cross_reconstruction is defined for two modalities only")
 
     def modality(self, name: str) -> ModalityConfig:
         for m in self.modalities:
@@ -131,23 +139,56 @@ SPECTRA_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Values every preset may override (``specvae train --set KEY=VALUE``), with the paper's choice as the default.
+SPECTRA_DEFAULTS: dict[str, Any] = dict(
+    prior_expert=False,
+    spectrum_weight=1.0,  # multiplies log p(spectrum | z) wherever it appears
+    fingerprint_weight=1.0,  # multiplies log p(fingerprint | z); the reference code weighted this term
+    dropout=0.0,  # after every hidden activation of both encoders
+    sparse_input=False,  # the spectrum encoder's first layer computed from the occupied bins (same function)
+    batchnorm=True,  # in the spectrum encoder and decoder (tables A.8/A.9)
+    kl_weight=1.0,
+    cross_reconstruction=0.0,
+    spectrum_likelihood="gaussian",  # the paper's unit-variance Gaussian; or multinomial (a bag of weighted bins)
+)
+SPECTRA_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
+                *SPECTRA_DEFAULTS)
+
+
 def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = "paper", **overrides) -> ModelConfig:
     """The spectrum <-> fingerprint model of the paper (section 4.4, appendix A) at a named width preset.
 
     The spectrum modality is a unit-variance Gaussian on the 11000 log-intensity bins with the mean clamped to
-    ``[0, ln 101]``; the fingerprint modality is Bernoulli over ``n_bits`` bits.
+    ``[0, ln 101]``; the fingerprint modality is Bernoulli over ``n_bits`` bits. ``overrides`` take the keys of
+    :data:`SPECTRA_KEYS`.
     """
     if preset not in SPECTRA_PRESETS:
         raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(SPECTRA_PRESETS)}")
-    p = {**SPECTRA_PRESETS[preset], **overrides}
+    unknown = set(overrides) - set(SPECTRA_KEYS)
+    if unknown:
+        raise InputError(f"unknown model setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SPECTRA_KEYS)}")
+    p = {**SPECTRA_DEFAULTS, **SPECTRA_PRESETS[preset], **overrides}
+    for key in ("spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder"):
+        p[key] = (p[key],) if isinstance(p[key], int) else p[key]  # --set spectrum_encoder=1024: one layer
+    if p["spectrum_likelihood"] not in ("gaussian", "multinomial"):
+        raise InputError(f"spectrum_likelihood must be gaussian or multinomial, got {p['spectrum_likelihood']!r}")
+    clamp = {"low": 0.0, "high": schema.MAX_LOG_INTENSITY} if p["spectrum_likelihood"] == "gaussian" else {}
     spectrum = ModalityConfig(
-        name="spectrum", shape=(schema.N_BINS,), likelihood="gaussian",
-        encoder_widths=tuple(p["spectrum_encoder"]), decoder_widths=tuple(p["spectrum_decoder"]), batchnorm=True,
-        likelihood_options={"low": 0.0, "high": schema.MAX_LOG_INTENSITY},
+        name="spectrum", shape=(schema.N_BINS,), likelihood=p["spectrum_likelihood"],
+        encoder_widths=tuple(p["spectrum_encoder"]), decoder_widths=tuple(p["spectrum_decoder"]),
+        batchnorm=bool(p["batchnorm"]), dropout=float(p["dropout"]), sparse_input=bool(p["sparse_input"]),
+        likelihood_options={**clamp, **_weight(p["spectrum_weight"])},
     )
     fingerprint = ModalityConfig(
         name="fingerprint", shape=(n_bits,), likelihood="bernoulli",
         encoder_widths=tuple(p["fingerprint_encoder"]), decoder_widths=tuple(p["fingerprint_decoder"]),
+        dropout=float(p["dropout"]), likelihood_options=_weight(p["fingerprint_weight"]),
     )
     return ModelConfig(model=model, modalities=(spectrum, fingerprint), latent_dim=int(p["latent_dim"]),
-                       prior_expert=bool(p.get("prior_expert", False)))
+                       prior_expert=bool(p["prior_expert"]), kl_weight=float(p["kl_weight"]),
+                       cross_reconstruction=float(p["cross_reconstruction"]))
+
+
+def _weight(value: float) -> dict[str, float]:
+    """Likelihood options for a weight (none at the default 1, so configs stay as they were)."""
+    return {} if float(value) == 1.0 else {"weight": float(value)}

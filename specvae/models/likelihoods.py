@@ -10,6 +10,9 @@ name            decoder output                             used for
 ``bernoulli``   logits                                     fingerprint bits, image pixels
 ``laplace``     location; fixed ``scale``                  CUB image features (scale 0.01)
 ``categorical`` logits ``(..., vocabulary)``               caption words
+``multinomial`` logits over the bins; the observation's    binned spectra as a bag of fragments: the
+                non-negative values are pseudo-counts      log-intensity of each bin counts as its
+                                                           weight (not in the paper; an option)
 ==============  =========================================  =========================================
 
 Every log-probability is summed over all non-batch dimensions and multiplied by the modality's ``weight``
@@ -26,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-LIKELIHOODS = ("gaussian", "bernoulli", "laplace", "categorical")
+LIKELIHOODS = ("gaussian", "bernoulli", "laplace", "categorical", "multinomial")
 
 
 def _sum_event(t: Tensor, event_dims: int) -> Tensor:
@@ -56,6 +59,8 @@ def log_likelihood(kind: str, params: Tensor, x: Tensor, options: Mapping[str, A
     elif kind == "laplace":
         scale = float(options.get("scale", 0.01))
         logp = -(x - params).abs() / scale - math.log(2 * scale)
+    elif kind == "multinomial":  # sum_i x_i log softmax(params)_i; the constant multinomial coefficient is left out
+        logp = x * torch.log_softmax(params.flatten(start_dim=params.dim() - event_dims), -1).view_as(params)
     else:
         raise ValueError(f"unknown likelihood {kind!r}; choose one of {', '.join(LIKELIHOODS)}")
     return weight * _sum_event(logp, event_dims)
@@ -72,4 +77,7 @@ def mean(kind: str, params: Tensor, options: Mapping[str, Any] | None = None) ->
         return params
     if kind == "categorical":
         return torch.softmax(params, dim=-1)
+    if kind == "multinomial":  # the share of the total weight expected in each bin
+        flat = params.flatten(start_dim=params.dim() - 1)
+        return torch.softmax(flat, -1).view_as(params)
     raise ValueError(f"unknown likelihood {kind!r}; choose one of {', '.join(LIKELIHOODS)}")

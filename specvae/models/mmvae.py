@@ -56,10 +56,10 @@ class MMVAE(MultimodalVAE):
         bound = (torch.logsumexp(log_w.detach(), dim=1) - math.log(k)).mean(0)  # (B,)
         return surrogate.mean(), bound.mean()
 
-    def paired_loss(self, inputs, generator=None):
+    def paired_loss(self, inputs, generator=None, beta=None):  # the IWAE bound has no separate KL term to weight
         loss, bound = self._dreg_iwae(inputs, self.names, generator)
         return loss, {"iwae": bound}
 
-    def unpaired_loss(self, inputs, name, generator=None):
+    def unpaired_loss(self, inputs, name, generator=None, beta=None):
         loss, bound = self._dreg_iwae(inputs, [name], generator)
         return loss, {"iwae": bound}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from specvae.errors import InputError
@@ -36,17 +37,48 @@ def activation(name: str) -> nn.Module:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None
 
 
-def mlp(widths: Sequence[int], batchnorm: bool, act: str, last_activation: bool = True) -> nn.Sequential:
-    """``Linear -> [BatchNorm1d] -> activation`` for each consecutive pair of ``widths``."""
+def mlp(widths: Sequence[int], batchnorm: bool, act: str, last_activation: bool = True, dropout: float = 0.0,
+        sparse_input: bool = False) -> nn.Sequential:
+    """``Linear -> [BatchNorm1d] -> activation [-> Dropout]`` for each consecutive pair of ``widths``.
+
+    ``dropout`` follows every activation; ``sparse_input`` makes the first layer a :class:`SparseLinear`.
+    """
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
         last = i == len(widths) - 2
-        layers.append(nn.Linear(a, b))
+        layers.append(SparseLinear(a, b) if sparse_input and i == 0 else nn.Linear(a, b))
         if not last or last_activation:
             if batchnorm:
                 layers.append(nn.BatchNorm1d(b))
             layers.append(activation(act))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+class SparseLinear(nn.Module):
+    """A fully connected layer for inputs that are mostly zeros (binned spectra: about 1 % of the bins are occupied).
+
+    The same function as :class:`torch.nn.Linear`, computed as a weighted sum of the weight rows of the non-zero
+    inputs (:func:`torch.nn.functional.embedding_bag`): the cost follows the number of peaks, not the 11,000 bins, so
+    a wide first layer is affordable on a CPU. The weight is stored ``(in_features, out_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        bound = 1 / in_features**0.5  # nn.Linear's default initialisation
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        rows, cols = x.nonzero(as_tuple=True)  # (nnz,) each, row-major: rows sorted
+        offsets = torch.searchsorted(rows, torch.arange(x.shape[0], device=x.device))  # (B,) start of each row
+        out = F.embedding_bag(cols, self.weight, offsets, mode="sum", per_sample_weights=x[rows, cols].to(
+            self.weight.dtype), include_last_offset=False)  # (B, out)
+        return out + self.bias
 
 
 class Encoder(nn.Module):
@@ -72,7 +104,8 @@ class MLPEncoder(Encoder):
 
     def __init__(self, cfg: ModalityConfig, latent_dim: int):
         widths = (cfg.size, *cfg.encoder_widths)
-        body = nn.Sequential(nn.Flatten(), mlp(widths, cfg.batchnorm, cfg.activation))
+        body = nn.Sequential(nn.Flatten(), mlp(widths, cfg.batchnorm, cfg.activation, dropout=cfg.dropout,
+                                               sparse_input=cfg.sparse_input))
         super().__init__(body, widths[-1], latent_dim)
 
 

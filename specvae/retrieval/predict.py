@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from specvae.chem.fingerprints import FingerprintSpec
 from specvae.errors import CheckpointError, InputError
 from specvae.models import ModelConfig, build_model
 from specvae.training import checkpoint as ckpt
+from specvae.training.calibration import Calibration
+from specvae.training.calibration import load as load_calibration
 
 
 class Predictor:
@@ -25,17 +28,24 @@ class Predictor:
         Ion mode of the training spectra (``"positive"``, ``"negative"`` or ``None`` when mixed or unknown).
     """
 
-    def __init__(self, model: torch.nn.Module, config: dict, device: torch.device | str = "cpu"):
+    def __init__(self, model: torch.nn.Module, config: dict, device: torch.device | str = "cpu",
+                 calibration: Calibration | None = None):
         self.model = model.to(device).eval()
         self.config = config
         self.device = torch.device(device)
         self.spec = FingerprintSpec(**config["fingerprint"])
         self.ion_mode: str | None = config.get("ion_mode")
+        self.calibration = calibration or Calibration.identity(self.spec.n_bits)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, device: str = "cpu", checkpoint: str = ckpt.BEST) -> Predictor:
-        """Load ``run_dir`` (written by ``specvae train``) with the weights of ``checkpoint`` (best or last)."""
+    def from_run(cls, run_dir: str | Path, device: str = "cpu", checkpoint: str = ckpt.BEST,
+                 calibration: str = "auto") -> Predictor:
+        """Load ``run_dir`` (written by ``specvae train``) with the weights of ``checkpoint`` (best, last or
+        epoch-N) and its ``calibration`` (auto: the one the run recommends, none, temperature or platt; see
+        :mod:`specvae.training.calibration`)."""
         run = Path(run_dir)
+        if not re.fullmatch(r"best|last|epoch-\d+", checkpoint):
+            raise InputError(f"unknown checkpoint {checkpoint!r}: best, last or epoch-N")
         if not run.is_dir():
             raise FileNotFoundError(2, "no such model run directory", str(run))
         config = ckpt.read_json(run / ckpt.CONFIG_FILE)
@@ -43,7 +53,7 @@ class Predictor:
             raise CheckpointError(f"{run} is not a spectra model (task {config.get('task')!r})")
         model = build_model(ModelConfig.from_dict(config["model"]))
         ckpt.load_weights(run, checkpoint, model)
-        return cls(model, config, device)
+        return cls(model, config, device, load_calibration(run, calibration, config["fingerprint"]["n_bits"]))
 
     @torch.no_grad()
     def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
@@ -65,7 +75,9 @@ class Predictor:
             x = torch.from_numpy(spectra[start:start + batch_size]).to(self.device)
             p = self.model.predict({"spectrum": x}, ["fingerprint"], n_samples=k, generator=generator)["fingerprint"]
             out.append(p.float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.spec.n_bits), dtype=np.float32)
+        if not out:
+            return np.zeros((0, self.spec.n_bits), dtype=np.float32)
+        return self.calibration.apply(np.concatenate(out))
 
 
 class BitFrequencyPredictor:

@@ -9,6 +9,7 @@ spectrum-only posterior, and the epoch with the lowest validation fingerprint cr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,16 @@ from torch import Tensor
 from specvae import __version__
 from specvae.chem.bits import VALIDATION_EPS, bit_cross_entropy
 from specvae.datasets.batching import SemiSupervisedBatches
+from specvae.datasets.decoys import DecoySets, validation_decoys
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
 from specvae.errors import InputError
-from specvae.models import ModelConfig, build_model, count_parameters, spectra_model_config
+from specvae.models import SUPERVISED, ModelConfig, build_model, count_parameters, spectra_model_config
 from specvae.training import checkpoint as ckpt
 from specvae.training.loop import TrainConfig, check_run_directory, fit, resolve_device
 
 log = logging.getLogger("specvae.train")
-SELECT = ("val_fp_ce", "min")
+# metrics that may choose the best epoch, and in which direction
+SELECTABLE = {"val_fp_ce": "min", "val_top1": "max", "val_top10": "max", "val_median_rank": "min"}
 
 
 class SpectraSteps:
@@ -69,17 +72,19 @@ def _prediction_sums(p: Tensor, bits: Tensor) -> dict[str, float]:
 
 @torch.no_grad()
 def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: str = "val",
-                        batch_size: int = 512) -> dict[str, float]:
+                        batch_size: int = 512, decoys: DecoySets | None = None) -> dict[str, float]:
     """Fingerprint prediction from spectra alone (posterior mean) and the paired loss, averaged over ``rows``.
 
     ``fp_ce``: cross-entropy summed over bits (nats per spectrum); ``bit_ce``: the same per bit; ``bit_acc``: bits
     right at threshold 0.5; ``tanimoto``: of the thresholded prediction and the true fingerprint; ``loss``: the
-    model's paired loss (one posterior sample, fixed seed).
+    model's paired loss (one posterior sample, fixed seed). With ``decoys`` (for the same ``rows``), also the
+    retrieval metrics of :func:`retrieval_metrics`.
     """
     if len(rows) == 0:
         raise InputError(f"no paired {prefix} rows to evaluate on: ingest with a non-zero validation fraction")
     sums = {"fp_ce": 0.0, "bit_acc": 0.0, "tanimoto": 0.0, "loss": 0.0}
     generator = torch.Generator(device=data.device).manual_seed(0)
+    ranks = []
     for start in range(0, len(rows), batch_size):
         r = rows[start:start + batch_size]
         x, bits = data.spectra(r), data.fingerprint_bits(r)
@@ -89,20 +94,52 @@ def fingerprint_metrics(model, data: DeviceSpectra, rows: np.ndarray, prefix: st
         if len(r) > 1:
             loss, _ = model([{"spectrum": x, "fingerprint": bits}], generator=generator)
             sums["loss"] += float(loss) * len(r)
+        if decoys is not None:
+            ranks.append(answer_ranks(p, data, decoys.candidates[start:start + batch_size]))
     n = len(rows)
     out = {f"{prefix}_{k}": v / n for k, v in sums.items()}
     out[f"{prefix}_bit_ce"] = out[f"{prefix}_fp_ce"] / data.n_bits
+    if decoys is not None and decoys.n_ranked:
+        out.update(retrieval_metrics(torch.cat(ranks).cpu().numpy(), prefix))
     return out
+
+
+def answer_ranks(p: Tensor, data: DeviceSpectra, candidates: np.ndarray, chunk: int = 64) -> Tensor:
+    """Rank (1 = best, ties averaged) of candidate column 0 by cross-entropy against predicted probabilities ``p``,
+    for the rows of ``candidates`` that have a list (column 0 not -1).
+
+    The cross-entropy of a fingerprint ``c`` is ``-sum_k log(1 - p_k) - c . logit(p)``: only ``c . logit(p)`` differs
+    between candidates, so that is what is compared.
+    """
+    keep = np.flatnonzero(candidates[:, 0] >= 0)  # rows without a candidate list are left out
+    candidates = candidates[keep]
+    p = p[torch.as_tensor(keep, device=p.device)].float()
+    logit = torch.logit(p.clamp(VALIDATION_EPS, 1 - VALIDATION_EPS))  # (B, n_bits)
+    out = [torch.zeros(0, device=p.device)]
+    for start in range(0, len(candidates), chunk):
+        idx = torch.as_tensor(candidates[start:start + chunk], device=data.device)  # (b, K)
+        bits = data.fingerprint_bits(idx.flatten()).view(*idx.shape, -1)  # (b, K, n_bits)
+        score = torch.einsum("bkn,bn->bk", bits, logit[start:start + chunk])  # (b, K): higher is better
+        answer = score[:, :1]
+        out.append(1 + (score > answer).sum(1).float() + 0.5 * ((score == answer).sum(1).float() - 1))
+    return torch.cat(out)
+
+
+def retrieval_metrics(ranks: np.ndarray, prefix: str = "val") -> dict[str, float]:
+    """Top-1 and Top-10 (share of spectra whose answer ranks within k) and the median rank."""
+    return {f"{prefix}_top1": float((ranks <= 1).mean()), f"{prefix}_top10": float((ranks <= 10).mean()),
+            f"{prefix}_median_rank": float(np.median(ranks))}
 
 
 @torch.no_grad()
 def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np.ndarray, prefix: str = "val",
-                           batch_size: int = 4096) -> dict[str, float]:
+                           batch_size: int = 4096, decoys: DecoySets | None = None) -> dict[str, float]:
     """The metrics of :func:`fingerprint_metrics` for a predictor that ignores the spectrum.
 
     It predicts every bit's frequency among ``train_rows`` (per spectrum, as the validation rows are weighted), the
     best constant prediction for cross-entropy: a model must score below its ``fp_ce`` to have learned anything from
-    spectra beyond the fingerprints' marginals.
+    spectra beyond the fingerprints' marginals. With ``decoys`` it ranks every candidate list by how typical each
+    candidate's fingerprint is of the training structures.
     """
     if len(train_rows) == 0 or len(rows) == 0:
         return {}
@@ -112,14 +149,24 @@ def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np
         bits = data.fingerprint_bits(rows[start:start + batch_size])
         for k, v in _prediction_sums(freq.expand_as(bits), bits).items():
             sums[k] += v
-    return {f"{prefix}_{k}": v / len(rows) for k, v in sums.items()}
+    out = {f"{prefix}_{k}": v / len(rows) for k, v in sums.items()}
+    if decoys is not None and decoys.n_ranked:
+        ranks = answer_ranks(freq.expand(len(decoys.rows), -1), data, decoys.candidates)
+        out.update(retrieval_metrics(ranks.cpu().numpy(), prefix))
+    return out
 
 
 def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "svae", preset: str = "paper",
                   model_overrides: dict[str, Any] | None = None, config: TrainConfig = TrainConfig(),
                   supervision: float = 1.0, use_unpaired: bool = True, gpu: int | None = None, resume: bool = False,
-                  overwrite: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Train ``model`` on the dataset in ``data_dir``; writes the run directory ``out_dir`` and returns a summary."""
+                  overwrite: bool = False, select: str = "val_fp_ce", retrieval_candidates: int = 100,
+                  progress: bool = False) -> dict[str, Any]:
+    """Train ``model`` on the dataset in ``data_dir``; writes the run directory ``out_dir`` and returns a summary.
+
+    ``select`` names the validation metric that picks the best epoch (one of :data:`SELECTABLE`);
+    ``retrieval_candidates`` sets the size of the validation candidate lists (:mod:`specvae.datasets.decoys`; 0 turns
+    the retrieval metrics off).
+    """
     device = resolve_device(gpu)
     check_run_directory(Path(out_dir), resume, overwrite)
     ds = SpectraDataset.load(data_dir)
@@ -129,28 +176,104 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
         if saved["data"]["sha256"] != ds.sha256:
             log.warning("resuming on different data than the run started with (%s)", ds.path)
         supervision, use_unpaired = saved["supervision"], saved["use_unpaired"]
+        select = saved["select"][0]
+        retrieval_candidates = saved.get("retrieval_candidates", 0)
     else:
         model_config = spectra_model_config(model, n_bits=ds.spec.n_bits, preset=preset, **(model_overrides or {}))
+    if select not in SELECTABLE:
+        raise InputError(f"unknown selection metric {select!r}; choose one of {', '.join(SELECTABLE)}")
     streams = training_streams(ds, supervision, config.seed, use_unpaired)
     if len(streams.paired) == 0 and supervision > 0:
         raise InputError(f"{ds.path} has no paired training spectra (spectra with a structure in the train split)")
+    if model_config.model in SUPERVISED:  # unpaired rows carry nothing for a supervised network
+        empty = np.zeros(0, dtype=np.int64)
+        streams = dataclasses.replace(streams, spectrum=empty, fingerprint=empty)
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     net = build_model(model_config)
     log.info("%s: %s parameters; streams %s", model_config.model, f"{count_parameters(net):,}", streams.sizes())
     data = DeviceSpectra(ds, device)
+    decoys = None
+    if retrieval_candidates:
+        decoys = validation_decoys(ds.path, streams.validation, retrieval_candidates)
+        log.info("validation retrieval: %d spectra, each ranking its structure among %d candidates",
+                 decoys.n_ranked, decoys.n_candidates)
+        if not decoys.n_ranked:
+            decoys = None
+    if select != "val_fp_ce" and decoys is None:
+        raise InputError(f"selecting on {select} needs the validation retrieval, and no validation structure has a "
+                         "parsable SMILES (or --retrieval-candidates is 0)")
     run_info = {
         "task": "spectra", "specvae_version": __version__, "torch_version": torch.__version__,
         "model": model_config.to_dict(), "preset": preset, "fingerprint": ds.spec.__dict__,
         "ion_mode": ds.ion_mode(), "data": ds.describe(), "supervision": supervision, "use_unpaired": use_unpaired,
-        "streams": streams.sizes(), "parameters": count_parameters(net), "select": list(SELECT),
+        "streams": streams.sizes(), "parameters": count_parameters(net), "select": [select, SELECTABLE[select]],
+        "retrieval_candidates": retrieval_candidates,
     }
     baseline_rows = streams.paired if len(streams.paired) else streams.fingerprint
-    run_info["bit_frequency_baseline"] = bit_frequency_baseline(data, baseline_rows, streams.validation)
+    run_info["bit_frequency_baseline"] = bit_frequency_baseline(data, baseline_rows, streams.validation,
+                                                                decoys=decoys)
     if run_info["bit_frequency_baseline"]:
         log.info("bit-frequency baseline (no spectrum): %s",
                  ", ".join(f"{k}={v:.4g}" for k, v in run_info["bit_frequency_baseline"].items()))
     summary = fit(net, SpectraSteps(data, streams, config.batch_size, config.seed),
-                  lambda m: fingerprint_metrics(m, data, streams.validation), config=config, out_dir=out_dir,
-                  run_info=run_info, device=device, select=SELECT, resume=resume, overwrite=overwrite,
-                  progress=progress)
-    return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes()}
+                  lambda m: fingerprint_metrics(m, data, streams.validation, decoys=decoys), config=config,
+                  out_dir=out_dir, run_info=run_info, device=device, select=(select, SELECTABLE[select]),
+                  resume=resume, overwrite=overwrite, progress=progress)
+    return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes(),
+            "select": select}
+
+
+@torch.no_grad()
+def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, checkpoint: str = ckpt.BEST,
+                  strength: float = 100.0, gpu: int | None = None) -> dict[str, Any]:
+    """Fit the calibrations of :mod:`specvae.calibration` on the validation split and write them into the run.
+
+    ``data_dir`` defaults to the dataset the run was trained on (its path in ``config.json``). Returns the report
+    that is also written as ``calibration.json``; a reliability diagram goes to ``calibration.png``.
+    """
+    from specvae.training import calibration as cal
+
+    run = Path(run_dir)
+    config = ckpt.read_json(run / ckpt.CONFIG_FILE)
+    ds = SpectraDataset.load(data_dir or config["data"]["path"])
+    if ds.sha256 != config["data"]["sha256"]:
+        log.warning("calibrating on different data than the run was trained on (%s)", ds.path)
+    device = resolve_device(gpu)
+    model = build_model(ModelConfig.from_dict(config["model"]))
+    ckpt.load_weights(run, checkpoint, model)
+    model.to(device).eval()
+    data = DeviceSpectra(ds, device)
+    streams = training_streams(ds, config["supervision"], config["train"]["seed"], config["use_unpaired"])
+    rows = streams.validation
+    decoys = validation_decoys(ds.path, rows, config.get("retrieval_candidates") or 100)
+    p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
+                   for s in range(0, len(rows), 512)]).cpu().numpy()
+    bits = torch.cat([data.fingerprint_bits(rows[s:s + 4096]) for s in range(0, len(rows), 4096)]).cpu().numpy()
+    # two folds of validation structures: fit on one, measure on the other
+    keys = ds.inchikey14[rows].astype(str)
+    fold = np.array([int.from_bytes(k.encode()[-4:], "little") % 2 for k in keys])
+    report: dict[str, Any] = {"checkpoint": checkpoint, "strength": strength, "spectra": int(len(rows)),
+                              "structures": int(len(set(keys))), "out_of_fold": {}}
+    for kind in cal.KINDS:
+        oof = np.empty_like(p)
+        for f in (0, 1):
+            fitted = cal.fit(kind, p[fold != f], bits[fold != f], strength)
+            oof[fold == f] = fitted.apply(p[fold == f])
+        ece, table = cal.reliability(oof, bits)
+        entry = {"fp_ce": cal.cross_entropy(oof, bits), "ece": ece, "reliability": table}
+        if decoys.n_ranked:
+            ranks = answer_ranks(torch.as_tensor(oof, device=device), data, decoys.candidates)
+            entry.update({k.removeprefix("val_"): v for k, v in retrieval_metrics(ranks.cpu().numpy()).items()})
+        report["out_of_fold"][kind] = entry
+    oof = report["out_of_fold"]
+    report["recommended"] = "temperature"  # the same ranking as none, with a better cross-entropy
+    if "top1" in oof["platt"] and (oof["platt"]["top1"] + oof["platt"]["top10"]
+                                   > oof["temperature"]["top1"] + oof["temperature"]["top10"]):
+        report["recommended"] = "platt"
+    fitted = {kind: cal.fit(kind, p, bits, strength) for kind in ("temperature", "platt")}
+    report["temperature"] = float(1 / fitted["temperature"].scale[0])
+    cal.save(run, fitted, report)
+    cal.plot_reliability(report, run / "calibration.png")
+    log.info("calibration of %s (validation, out of fold):\n%s\nrecommended: %s", run, cal.describe(report),
+             report["recommended"])
+    return report
