@@ -27,12 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from specvae.chem.bits import VALIDATION_EPS, bit_cross_entropy
+
 log = logging.getLogger("specvae.calibration")
 
 KINDS = ("none", "temperature", "platt")
 CALIBRATION_FILE = "calibration.safetensors"
 CALIBRATION_REPORT = "calibration.json"
-CLIP = 1e-7
+CLIP = VALIDATION_EPS  # probabilities are clipped to [CLIP, 1 - CLIP] before logits
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,8 @@ def fit(kind: str, p: np.ndarray, bits: np.ndarray, strength: float = 100.0) -> 
 
 
 def cross_entropy(p: np.ndarray, bits: np.ndarray) -> float:
-    """Mean over spectra of the cross-entropy summed over bits (nats per spectrum)."""
-    p = np.clip(p, CLIP, 1 - CLIP)
-    return float(-(bits * np.log(p) + (1 - bits) * np.log1p(-p)).sum(1).mean())
+    """Mean over spectra of the cross-entropy summed over bits (nats per spectrum), as the training metric."""
+    return float(bit_cross_entropy(p.astype(np.float64), bits, VALIDATION_EPS).mean())
 
 
 def reliability(p: np.ndarray, bits: np.ndarray, n_bins: int = 10) -> tuple[float, list[dict]]:

@@ -108,6 +108,11 @@ def distributed(device: torch.device) -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
+def is_main_process() -> bool:
+    """Whether this process writes files: always without torchrun, rank 0 under it."""
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
 def autocast(device: torch.device, precision: str):
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
     return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()

@@ -26,7 +26,7 @@ from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, tra
 from specvae.errors import InputError
 from specvae.models import SUPERVISED, ModelConfig, build_model, count_parameters, spectra_model_config
 from specvae.training import checkpoint as ckpt
-from specvae.training.loop import TrainConfig, check_run_directory, fit, resolve_device
+from specvae.training.loop import TrainConfig, check_run_directory, fit, is_main_process, resolve_device
 
 log = logging.getLogger("specvae.train")
 # metrics that may choose the best epoch, and in which direction
@@ -160,12 +160,13 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
                   model_overrides: dict[str, Any] | None = None, config: TrainConfig = TrainConfig(),
                   supervision: float = 1.0, use_unpaired: bool = True, gpu: int | None = None, resume: bool = False,
                   overwrite: bool = False, select: str = "val_fp_ce", retrieval_candidates: int = 100,
-                  progress: bool = False) -> dict[str, Any]:
+                  calibrate: bool = True, progress: bool = False) -> dict[str, Any]:
     """Train ``model`` on the dataset in ``data_dir``; writes the run directory ``out_dir`` and returns a summary.
 
     ``select`` names the validation metric that picks the best epoch (one of :data:`SELECTABLE`);
     ``retrieval_candidates`` sets the size of the validation candidate lists (:mod:`specvae.datasets.decoys`; 0 turns
-    the retrieval metrics off).
+    the retrieval metrics off); ``calibrate`` fits the calibrations of :mod:`specvae.training.calibration` for the
+    best epoch afterwards (they need the retrieval's candidate lists).
     """
     device = resolve_device(gpu)
     check_run_directory(Path(out_dir), resume, overwrite)
@@ -219,6 +220,12 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
                   lambda m: fingerprint_metrics(m, data, streams.validation, decoys=decoys), config=config,
                   out_dir=out_dir, run_info=run_info, device=device, select=(select, SELECTABLE[select]),
                   resume=resume, overwrite=overwrite, progress=progress)
+    if calibrate and decoys is not None and summary["best_epoch"] is not None and is_main_process():
+        ckpt.load_weights(Path(out_dir), ckpt.BEST, net)
+        with torch.no_grad():
+            report = _calibrate(net.eval(), data, ds.inchikey14[decoys.rows].astype(str), decoys, Path(out_dir),
+                                ckpt.BEST)
+        summary["calibration"] = report["recommended"]
     return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes(),
             "select": select}
 
@@ -226,13 +233,12 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
 @torch.no_grad()
 def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, checkpoint: str = ckpt.BEST,
                   strength: float = 100.0, gpu: int | None = None) -> dict[str, Any]:
-    """Fit the calibrations of :mod:`specvae.calibration` on the validation split and write them into the run.
+    """Fit the calibrations of :mod:`specvae.training.calibration` on the validation split; write them into the run.
 
     ``data_dir`` defaults to the dataset the run was trained on (its path in ``config.json``). Returns the report
-    that is also written as ``calibration.json``; a reliability diagram goes to ``calibration.png``.
+    that is also written as ``calibration.json``; a reliability diagram goes to ``calibration.png``. ``train`` does
+    this for its best epoch after training.
     """
-    from specvae.training import calibration as cal
-
     run = Path(run_dir)
     config = ckpt.read_json(run / ckpt.CONFIG_FILE)
     ds = SpectraDataset.load(data_dir or config["data"]["path"])
@@ -241,16 +247,23 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
     device = resolve_device(gpu)
     model = build_model(ModelConfig.from_dict(config["model"]))
     ckpt.load_weights(run, checkpoint, model)
-    model.to(device).eval()
     data = DeviceSpectra(ds, device)
-    streams = training_streams(ds, config["supervision"], config["train"]["seed"], config["use_unpaired"])
-    rows = streams.validation
+    rows = training_streams(ds, config["supervision"], config["train"]["seed"], config["use_unpaired"]).validation
     decoys = validation_decoys(ds.path, rows, config.get("retrieval_candidates") or 100)
+    return _calibrate(model.to(device).eval(), data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint,
+                      strength)
+
+
+def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, run: Path, checkpoint: str,
+               strength: float = 100.0) -> dict[str, Any]:
+    """Calibration of ``model`` on the validation rows of ``decoys`` (structures ``keys``), written into ``run``."""
+    from specvae.training import calibration as cal
+
+    rows = decoys.rows
     p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
                    for s in range(0, len(rows), 512)]).cpu().numpy()
     bits = torch.cat([data.fingerprint_bits(rows[s:s + 4096]) for s in range(0, len(rows), 4096)]).cpu().numpy()
     # two folds of validation structures: fit on one, measure on the other
-    keys = ds.inchikey14[rows].astype(str)
     fold = np.array([int.from_bytes(k.encode()[-4:], "little") % 2 for k in keys])
     report: dict[str, Any] = {"checkpoint": checkpoint, "strength": strength, "spectra": int(len(rows)),
                               "structures": int(len(set(keys))), "out_of_fold": {}}
@@ -262,7 +275,7 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
         ece, table = cal.reliability(oof, bits)
         entry = {"fp_ce": cal.cross_entropy(oof, bits), "ece": ece, "reliability": table}
         if decoys.n_ranked:
-            ranks = answer_ranks(torch.as_tensor(oof, device=device), data, decoys.candidates)
+            ranks = answer_ranks(torch.as_tensor(oof, device=data.device), data, decoys.candidates)
             entry.update({k.removeprefix("val_"): v for k, v in retrieval_metrics(ranks.cpu().numpy()).items()})
         report["out_of_fold"][kind] = entry
     oof = report["out_of_fold"]
