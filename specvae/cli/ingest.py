@@ -43,6 +43,8 @@ def ingest(
     min_peaks: int = typer.Option(None, "--min-peaks", help="Minimum peaks on the grid (default 1; 0: off)."),
     mz_min: float = typer.Option(None, "--mz-min", help="Drop peaks below this m/z (default: off)."),
     mz_max: float = typer.Option(None, "--mz-max", help="Drop peaks above this m/z (default: off)."),
+    exclude_license: list[str] = typer.Option(None, "--exclude-license", help="Reject records whose licence has "
+                                              "these words, e.g. NC (non-commercial), ND; repeatable."),
     cache: Path = opt.CACHE,
     no_cache: bool = opt.NO_CACHE,
     workers: int = typer.Option(None, "--workers", "-j", help="Processes to use."),
@@ -67,7 +69,7 @@ def ingest(
             "instrument_types": off(inlets, str(instrument_type).lower() in ("any", "none", "")),
             "keep_unknown_instrument": None if drop_unknown_instrument is None else not drop_unknown_instrument,
             "require_precursor": require_precursor, "min_peaks": off(min_peaks, min_peaks == 0), "mz_min": mz_min,
-            "mz_max": mz_max}},
+            "mz_max": mz_max, "exclude_licenses": tuple(exclude_license) if exclude_license else None}},
         required=opt.REQUIRED)
     report = run_ingest(**s, overwrite=overwrite, progress=show_progress(), cache=opt.cache_from(cache, no_cache))
     opt.save_settings(s["out_dir"], s, "ingest")

@@ -20,6 +20,10 @@ Missing metadata (what each step does when it cannot tell):
   MALDI, FAB, APGC) removes the record; a missing or uninformative one (``Linear Ion Trap``, ``Q-Exactive Plus``) is
   kept unless ``keep_unknown_instrument`` is off.
 - ``require_precursor_mz``: a missing, zero or negative precursor m/z removes the record.
+- ``require_license``: off by default. ``exclude_licenses`` lists licences to leave out by their words (``NC`` for
+  every non-commercial Creative Commons licence, ``ND`` for no-derivatives), e.g. to build a training set whose
+  records allow redistribution of what is trained on them; a record without a licence is kept unless
+  ``keep_unknown_license`` is off.
 - ``select_by_mz``: off by default (the grid itself drops peaks outside m/z (0, 1100] and counts them).
 - ``require_minimum_number_of_peaks``: counts peaks that reach the grid with intensity > 0 (after
   ``select_by_mz``), so it runs after binning.
@@ -65,6 +69,8 @@ class Cleaning:
     min_peaks: int | None = 1  # peaks on the grid with intensity > 0; 1 = "not empty after binning"
     mz_min: float | None = None  # select_by_mz lower bound (exclusive of nothing: keeps mz >= mz_min)
     mz_max: float | None = None  # select_by_mz upper bound (keeps mz <= mz_max)
+    exclude_licenses: tuple[str, ...] | None = None  # e.g. ("NC", "ND"): records whose licence has all the words
+    keep_unknown_license: bool = True  # records without a licence field
 
     def __post_init__(self):
         if self.ion_mode not in (None, "positive", "negative"):
@@ -77,13 +83,16 @@ class Cleaning:
                 raise ValueError(f"unknown instrument inlet(s) {unknown}; choose from {', '.join(_INLETS)}")
         if self.min_peaks is not None and self.min_peaks < 0:
             raise ValueError(f"minimum number of peaks must be >= 0, not {self.min_peaks}")
+        if self.exclude_licenses is not None and not all(_license_words(e) for e in self.exclude_licenses):
+            raise ValueError(f"an excluded licence needs at least one word, got {list(self.exclude_licenses)}")
         if self.mz_min is not None and self.mz_max is not None and self.mz_min > self.mz_max:
             raise ValueError(f"m/z range is empty: {self.mz_min} > {self.mz_max}")
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if data["instrument_types"] is not None:
-            data["instrument_types"] = list(data["instrument_types"])
+        for key in ("instrument_types", "exclude_licenses"):
+            if data[key] is not None:
+                data[key] = list(data[key])
         return data
 
 
@@ -132,6 +141,21 @@ def require_precursor_mz(record: SpectrumRecord):
     """Keep records with a precursor m/z > 0."""
     pm = record.metadata.get("precursor_mz")
     return record if pm is not None and pm > 0 else None
+
+
+def _license_words(text: str) -> frozenset[str]:
+    """``"CC BY-NC-SA 4.0"`` -> ``{"CC", "BY", "NC", "SA", "4.0"}``."""
+    return frozenset(re.split(r"[\s\-_/]+", text.strip().upper())) - {""}
+
+
+def require_license(record: SpectrumRecord, exclude: tuple[str, ...] = (), keep_unknown: bool = True):
+    """Remove records whose licence has every word of one of ``exclude`` (``"NC"`` matches ``CC BY-NC-SA``,
+    ``"CC BY-NC"`` matches ``CC BY-NC`` and ``CC BY-NC-SA``); records without a licence: see ``keep_unknown``."""
+    found = record.metadata.get("license")
+    if not found:
+        return record if keep_unknown else None
+    words = _license_words(found)
+    return None if any(_license_words(e) <= words for e in exclude) else record
 
 
 def select_by_mz(record: SpectrumRecord, mz_from: float = 0.0, mz_to: float = 1100.0):
@@ -195,6 +219,11 @@ STEPS: tuple[StepDef, ...] = (
             _instrument_detail, lambda r: inlet_of(_instrument(r)) is None),
     StepDef("require_precursor_mz", require_precursor_mz, lambda c: {} if c.require_precursor else None,
             lambda r, p: "no precursor m/z"),
+    StepDef("require_license", require_license,
+            lambda c: None if not c.exclude_licenses else {"exclude": tuple(c.exclude_licenses),
+                                                           "keep_unknown": c.keep_unknown_license},
+            lambda r, p: f"licence {r.metadata.get('license') or 'unknown'}, excluded {', '.join(p['exclude'])}",
+            lambda r: not r.metadata.get("license")),
     StepDef("select_by_mz", select_by_mz, _mz_range, stage="peaks"),
     StepDef("require_minimum_number_of_peaks", require_minimum_number_of_peaks,
             lambda c: {"n_required": c.min_peaks} if c.min_peaks else None, _peaks_detail, stage="binned"),

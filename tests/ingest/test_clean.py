@@ -10,6 +10,7 @@ from specvae.ingest.clean import (
     inlet_of,
     require_instrument_type,
     require_ion_mode,
+    require_license,
     require_ms_level,
     require_precursor_mz,
     select_by_mz,
@@ -121,3 +122,25 @@ def test_cleaning_validates_settings():
         Cleaning(instrument_types=("LCMS",))
     with pytest.raises(ValueError, match="empty"):
         Cleaning(mz_min=500, mz_max=100)
+
+
+@pytest.mark.parametrize("license, exclude, kept", [
+    ("CC BY-NC-SA", ("NC",), False),
+    ("CC BY-NC", ("NC",), False),
+    ("CC BY-NC-ND 4.0", ("ND",), False),
+    ("CC BY-SA", ("NC", "ND"), True),
+    ("CC BY", ("CC BY-NC",), True),  # every word of the exclusion must be in the licence
+    ("cc by-nc-sa", ("CC BY-NC",), False),  # case and separators do not matter
+    ("dl-de/by-2-0", ("NC",), True),
+    ("CC0", ("NC",), True),
+])
+def test_require_license_matches_words(license, exclude, kept):
+    assert (require_license(make(license=license), exclude) is not None) == kept
+
+
+def test_require_license_unknown_and_settings():
+    assert require_license(make(), ("NC",)) is not None
+    assert require_license(make(), ("NC",), keep_unknown=False) is None
+    with pytest.raises(ValueError, match="at least one word"):
+        Cleaning(exclude_licenses=("  ",))
+    assert Cleaning(exclude_licenses=("NC",)).to_dict()["exclude_licenses"] == ["NC"]

@@ -277,3 +277,20 @@ def test_rejects_are_in_file_order(dataset):
         if a["source"] == b["source"]:
             assert a["record"] < b["record"]
     assert all(r["source"].endswith("molecules.smi") for r in rejects[len(spectra):])
+
+
+def test_excluded_licenses_are_rejected_with_the_reason(tmp_path):
+    from importlib.resources import files
+
+    from specvae.ingest import ingest
+    from specvae.ingest.clean import Cleaning
+
+    demo = str(files("specvae") / "data" / "massbank_demo.msp.gz")
+    report = ingest([demo], tmp_path / "no_sa", cleaning=Cleaning(exclude_licenses=("SA",)))
+    assert report["spectra"]["rejected_by_reason"] == {"require_license": 662}  # the sample's CC BY-SA records
+    assert report["spectra"]["written"] == 2000 - 662
+    import pyarrow.parquet as pq
+
+    licenses = set(pq.read_table(tmp_path / "no_sa" / schema.DATASET_FILE, columns=[schema.LICENSE]).column(0)
+                   .to_pylist())
+    assert licenses == {"CC BY", "CC0", "dl-de/by-2-0"}
