@@ -61,32 +61,45 @@ def _logit(p: torch.Tensor) -> torch.Tensor:
     return torch.logit(p.double().clamp(CLIP, 1 - CLIP))
 
 
-def fit_temperature(p: np.ndarray, bits: np.ndarray, iterations: int = 60) -> float:
-    """The temperature ``T`` minimising the cross-entropy of ``sigmoid(logit(p) / T)`` (Newton's method on ``1/T``)."""
-    x, y = _logit(torch.as_tensor(p)), torch.as_tensor(bits).double()
-    a = torch.tensor(1.0, dtype=torch.float64)
+def fit_temperature(p: np.ndarray, bits: np.ndarray, iterations: int = 60, chunk: int = 256) -> float:
+    """The temperature ``T`` minimising the cross-entropy of ``sigmoid(logit(p) / T)`` (Newton's method on ``1/T``;
+    the sums run over ``chunk`` bits at a time to bound the memory used)."""
+    a = 1.0
     for _ in range(iterations):
-        s = torch.sigmoid(a * x)
-        grad = ((s - y) * x).sum()
-        hess = (s * (1 - s) * x * x).sum().clamp_min(1e-12)
-        step = grad / hess
-        a = (a - step).clamp(1e-3, 1e3)
-        if abs(float(step)) < 1e-9:
+        grad = hess = 0.0
+        for start in range(0, p.shape[1], chunk):
+            x = _logit(torch.as_tensor(p[:, start:start + chunk]))
+            y = torch.as_tensor(bits[:, start:start + chunk]).double()
+            s = torch.sigmoid(a * x)
+            grad += float(((s - y) * x).sum())
+            hess += float((s * (1 - s) * x * x).sum())
+        step = grad / max(hess, 1e-12)
+        a = min(max(a - step, 1e-3), 1e3)
+        if abs(step) < 1e-9:
             break
     return float(1 / a)
 
 
-def fit_platt(p: np.ndarray, bits: np.ndarray, strength: float = 100.0,
-              iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bit ``(scale, shift)``: Newton's method on every bit at once (2 x 2 systems, L2 towards (1, 0)), with the
-    step halved for the bits whose objective it would not lower (plain Newton diverges on very confident logits)."""
-    x, y = _logit(torch.as_tensor(p)), torch.as_tensor(bits).double()  # (N, K)
+def fit_platt(p: np.ndarray, bits: np.ndarray, strength: float = 100.0, iterations: int = 30,
+              chunk: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bit ``(scale, shift)``: Newton's method on ``chunk`` bits at a time (2 x 2 systems, L2 towards (1, 0)),
+    with the step halved for the bits whose objective it would not lower (plain Newton diverges on very confident
+    logits). Bits are independent, so the chunks only bound the memory used."""
+    scale, shift = np.ones(p.shape[1], np.float32), np.zeros(p.shape[1], np.float32)
+    for start in range(0, p.shape[1], chunk):
+        cols = slice(start, start + chunk)
+        a, b = _platt_chunk(_logit(torch.as_tensor(p[:, cols])), torch.as_tensor(bits[:, cols]).double(), strength,
+                            iterations)
+        scale[cols], shift[cols] = a.numpy(), b.numpy()
+    return scale, shift
+
+
+def _platt_chunk(x: torch.Tensor, y: torch.Tensor, strength: float, iterations: int):
     a = torch.ones(x.shape[1], dtype=torch.float64)
     b = torch.zeros(x.shape[1], dtype=torch.float64)
 
     def objective(a, b):
-        z = a * x + b
-        nll = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none").sum(0)
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(a * x + b, y, reduction="none").sum(0)
         return nll + 0.5 * strength * ((a - 1) ** 2 + b**2)
 
     current = objective(a, b)
@@ -101,13 +114,13 @@ def fit_platt(p: np.ndarray, bits: np.ndarray, strength: float = 100.0,
         det = (haa * hbb - hab * hab).clamp_min(1e-12)
         da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
         t = torch.ones_like(a)
+        trial = objective(a - da, b - db)
         for _ in range(12):  # backtracking, per bit
-            trial = objective(a - t * da, b - t * db)
             worse = trial > current
             if not worse.any():
                 break
             t = torch.where(worse, t / 2, t)
-        trial = objective(a - t * da, b - t * db)
+            trial = objective(a - t * da, b - t * db)
         accept = trial <= current
         a = torch.where(accept, a - t * da, a)
         b = torch.where(accept, b - t * db, b)
@@ -115,7 +128,7 @@ def fit_platt(p: np.ndarray, bits: np.ndarray, strength: float = 100.0,
         current = torch.where(accept, trial, current)
         if float(gain) < 1e-6:
             break
-    return a.float().numpy(), b.float().numpy()
+    return a.float(), b.float()
 
 
 def fit(kind: str, p: np.ndarray, bits: np.ndarray, strength: float = 100.0) -> Calibration:
