@@ -42,7 +42,8 @@ def train_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Run directory to create (weights, config, metrics)."),
     model: str = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), "
                                                            "svae_star, mmvae, mlp (the supervised reference)."),
-    preset: str = typer.Option(None, "--preset", help="Network widths: paper (default; tables A.8/A.9), small, tiny."),
+    preset: str = typer.Option(None, "--preset", help="Network widths: auto (default: paper on a GPU, cpu on a CPU), "
+                                                      "paper (tables A.8/A.9), cpu, small, tiny."),
     overrides: list[str] = typer.Option(None, "--set", help="Override a preset value, e.g. latent_dim=64."),
     epochs: int = opt.EPOCHS, batch_size: int = opt.BATCH_SIZE, lr: float = opt.LR,
     supervision: float = opt.SUPERVISION,
@@ -61,8 +62,9 @@ def train_cmd(
                                                                         "from 0 to 1."),
     save_every: int = typer.Option(None, "--save-every", help="Also keep the weights of every N-th epoch "
                                                               "(epoch-N; use with --checkpoint in rank/evaluate)."),
-    select: str = typer.Option(None, "--select", help="Validation metric choosing the best epoch: val_fp_ce "
-                                                      "(default), val_top1, val_top10, val_median_rank."),
+    select: str = typer.Option(None, "--select", help="Validation metric choosing the best epoch: auto (default: "
+                                                      "val_top1, or val_fp_ce without retrieval), val_fp_ce, "
+                                                      "val_top1, val_top10, val_median_rank."),
     retrieval: int = typer.Option(None, "--retrieval-candidates", help="Candidates per validation spectrum for the "
                                                                        "retrieval metrics (default 100; 0: off)."),
     config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,

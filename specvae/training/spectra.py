@@ -25,6 +25,7 @@ from specvae.datasets.decoys import DecoySets, validation_decoys
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
 from specvae.errors import InputError
 from specvae.models import SUPERVISED, ModelConfig, build_model, count_parameters, spectra_model_config
+from specvae.models.config import resolve_preset
 from specvae.training import checkpoint as ckpt
 from specvae.training.loop import TrainConfig, check_run_directory, fit, is_main_process, resolve_device
 
@@ -156,14 +157,16 @@ def bit_frequency_baseline(data: DeviceSpectra, train_rows: np.ndarray, rows: np
     return out
 
 
-def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "svae", preset: str = "paper",
+def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "svae", preset: str = "auto",
                   model_overrides: dict[str, Any] | None = None, config: TrainConfig = TrainConfig(),
                   supervision: float = 1.0, use_unpaired: bool = True, gpu: int | None = None, resume: bool = False,
-                  overwrite: bool = False, select: str = "val_fp_ce", retrieval_candidates: int = 100,
+                  overwrite: bool = False, select: str = "auto", retrieval_candidates: int = 100,
                   calibrate: bool = True, progress: bool = False) -> dict[str, Any]:
     """Train ``model`` on the dataset in ``data_dir``; writes the run directory ``out_dir`` and returns a summary.
 
-    ``select`` names the validation metric that picks the best epoch (one of :data:`SELECTABLE`);
+    ``preset``: network widths (:data:`~specvae.models.config.SPECTRA_PRESETS`); ``auto`` takes the paper's on a GPU
+    and ``cpu`` on a CPU, and says so in the log. ``select`` names the validation metric that picks the best epoch
+    (one of :data:`SELECTABLE`; ``auto``: ``val_top1`` when the validation retrieval runs, else ``val_fp_ce``);
     ``retrieval_candidates`` sets the size of the validation candidate lists (:mod:`specvae.datasets.decoys`; 0 turns
     the retrieval metrics off); ``calibrate`` fits the calibrations of :mod:`specvae.training.calibration` for the
     best epoch afterwards (they need the retrieval's candidate lists).
@@ -180,8 +183,14 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
         select = saved["select"][0]
         retrieval_candidates = saved.get("retrieval_candidates", 0)
     else:
+        chosen = resolve_preset(preset, device.type == "cuda")
+        if chosen != preset:
+            log.info("preset auto: %s (%s)", chosen, "the paper's widths on a GPU" if device.type == "cuda" else
+                     "no GPU in use, so CPU-sized networks; --preset paper builds the paper's half a billion "
+                     "parameters")
+        preset = chosen
         model_config = spectra_model_config(model, n_bits=ds.spec.n_bits, preset=preset, **(model_overrides or {}))
-    if select not in SELECTABLE:
+    if select != "auto" and select not in SELECTABLE:
         raise InputError(f"unknown selection metric {select!r}; choose one of {', '.join(SELECTABLE)}")
     streams = training_streams(ds, supervision, config.seed, use_unpaired)
     if len(streams.paired) == 0 and supervision > 0:
@@ -200,6 +209,8 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
                  decoys.n_ranked, decoys.n_candidates)
         if not decoys.n_ranked:
             decoys = None
+    if select == "auto":
+        select = "val_top1" if decoys is not None else "val_fp_ce"
     if select != "val_fp_ce" and decoys is None:
         raise InputError(f"selecting on {select} needs the validation retrieval, and no validation structure has a "
                          "parsable SMILES (or --retrieval-candidates is 0)")

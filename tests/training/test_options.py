@@ -149,3 +149,19 @@ def test_runs_without_calibration_predict_raw_probabilities(data_dir, tmp_path):
     np.testing.assert_allclose(a, b)
     with pytest.raises(InputError, match="has no calibration"):
         Predictor.from_run(run, calibration="platt")
+
+
+def test_preset_auto_is_the_cpu_preset_without_a_gpu_and_says_so(data_dir, tmp_path, caplog):
+    from specvae.models.config import resolve_preset
+
+    assert resolve_preset("auto", on_gpu=True) == "paper" and resolve_preset("auto", on_gpu=False) == "cpu"
+    assert resolve_preset("small", on_gpu=True) == "small"
+    run = tmp_path / "auto"
+    with caplog.at_level("INFO", logger="specvae"):
+        train_spectra(data_dir, run, retrieval_candidates=0, config=TrainConfig(epochs=1, batch_size=8,
+                                                                                max_steps_per_epoch=1))
+    config = json.loads((run / "config.json").read_text())
+    spectrum = config["model"]["modalities"][0]
+    assert config["preset"] == "cpu" and spectrum["encoder_widths"] == [1024, 1024] and spectrum["sparse_input"]
+    assert config["select"] == ["val_fp_ce", "min"]  # auto: no retrieval, so the cross-entropy
+    assert any("preset auto: cpu" in r.getMessage() for r in caplog.records)
