@@ -17,6 +17,13 @@ from specvae.training.calibration import Calibration
 from specvae.training.calibration import load as load_calibration
 
 
+def default_model_dir() -> Path:
+    """The model shipped with the package (``specvae/data/models/default``; see its ``MODEL_CARD.md``)."""
+    from importlib.resources import files
+
+    return Path(str(files("specvae") / "data" / "models" / "default"))
+
+
 class Predictor:
     """A trained spectrum -> fingerprint model in eval mode.
 
