@@ -7,6 +7,11 @@ An ingested dataset is a directory::
       rejects.jsonl     one JSON object per rejected input record: source, record, line, reason, detail
       report.json       counts: records read, written (paired / spectrum-only / molecule-only), rejected by reason,
                         peaks dropped by reason, cleaning steps, settings
+      standardised.jsonl  one JSON object per written row whose structure standardisation changed (a salt reduced
+                        to its largest organic fragment, a charge neutralised): source, record, line, given, smiles,
+                        change
+      settings.yaml     the settings of the ingest (``specvae ingest --config`` reads it)
+      .specvae-output   the marker: specvae wrote this directory (:mod:`specvae.outputs`)
 
 Spectra are stored sparsely: ``bins`` (list<uint16>, sorted bin indices 0..10999) and ``intensities``
 (list<float32>, log(1 + I) with the largest bin scaled to I = 100 before the log). A binned MS/MS spectrum has tens of
@@ -31,6 +36,7 @@ MAX_LOG_INTENSITY = 4.61512051684126  # log(1 + 100): the base peak after scalin
 DATASET_FILE = "dataset.parquet"
 REJECTS_FILE = "rejects.jsonl"
 REPORT_FILE = "report.json"
+STANDARDISED_FILE = "standardised.jsonl"
 
 # --- columns of dataset.parquet -----------------------------------------------------------------------------------
 ID = "id"  # unique within the dataset: the record's accession when it has one, else "<file>#<record>"

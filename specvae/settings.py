@@ -21,7 +21,8 @@ Flags override the file (:func:`merge`); an unknown key or a value of the wrong 
 :class:`~specvae.errors.InputError` naming the key (:func:`resolve`). :func:`write_settings` writes the complete
 settings of a run, defaults included, as YAML that ``--config`` reads back.
 
-This module imports nothing of specvae but its errors: each command hands it the function (or dataclass) to read.
+This module imports nothing of specvae but its errors and :mod:`specvae.outputs`: each command hands it the
+function (or dataclass) to read.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from specvae.errors import InputError
 
 SETTINGS_FILE = "settings.yaml"
 # Invocation switches, not settings: never read from a file, never written.
-NOT_SETTINGS = frozenset({"progress", "resume", "overwrite", "cache"})
+NOT_SETTINGS = frozenset({"progress", "resume", "overwrite", "cache", "record_settings"})
 
 
 class Setting(NamedTuple):
@@ -177,23 +178,30 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def write_settings(path: str | Path, values: Mapping[str, Any], command: str) -> Path:
-    """Write the settings a run used (``values``: resolved, see :func:`resolve`) as YAML that ``--config`` reads."""
+def settings_text(values: Mapping[str, Any], command: str) -> str:
+    """The settings a run used (``values``: resolved, see :func:`resolve`) as YAML that ``--config`` reads."""
     import yaml
 
     from specvae import __version__
 
-    path = Path(path)
     header = (f"# The settings of `specvae {command}` for this run (specvae {__version__}); every default included.\n"
-              f"# Run it again with: specvae {command} --config {path.name}\n")
+              f"# Run it again with: specvae {command} --config {SETTINGS_FILE}\n")
+
     class Dumper(yaml.SafeDumper):  # mappings as blocks, lists on one line
         pass
 
     Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
-    body = yaml.dump(to_plain(dict(values)), Dumper=Dumper, sort_keys=False, default_flow_style=False, width=120)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(header + body, encoding="utf-8")
-    os.replace(tmp, path)
+    return header + yaml.dump(to_plain(dict(values)), Dumper=Dumper, sort_keys=False, default_flow_style=False,
+                              width=120)
+
+
+def write_settings(path: str | Path, values: Mapping[str, Any], command: str) -> Path:
+    """Write :func:`settings_text` to ``path`` (atomically)."""
+    from specvae.outputs import write_atomically
+
+    path = Path(path)
+    write_atomically(path, settings_text(values, command).replace(f"--config {SETTINGS_FILE}\n",
+                                                                  f"--config {path.name}\n", 1))
     return path
 
 

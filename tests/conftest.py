@@ -24,6 +24,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["SPECVAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="specvae-test-cache-")
 atexit.register(shutil.rmtree, os.environ["SPECVAE_CACHE_DIR"], ignore_errors=True)
 
+# Durability against power loss (fsync) is no concern of a test's temporary files and costs seconds over the suite;
+# every write is still atomic (temporary file + rename). Subprocesses inherit the variable.
+os.environ.setdefault("SPECVAE_FSYNC", "0")
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 sys.path.insert(0, str(REPO / "tests"))  # tests/builders.py

@@ -14,10 +14,22 @@ def test_demo_runs_every_stage(tmp_path, monkeypatch):
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["-q", "demo", "--out", str(out), "--epochs", "1"])
     assert result.exit_code == 0, result.output
-    assert "Top-1" in result.output and "random ordering: 238" in result.output
+    assert "Top-1" in result.output and "median rank 238" in result.output  # random ordering
     assert "training frequency instead" in result.output
+    for name in ("SVAE trained here", "default model (packaged)", "bit-frequency baseline"):
+        assert name in result.output
     for part in ("data/dataset.parquet", "data/report.json", "run/best.safetensors", "run/metrics.jsonl",
-                 "test_spectra.mgf", "candidates.csv", "ranked/summary.tsv"):
+                 "test_spectra.mgf", "candidates.csv", "ranked/summary.tsv", "ranked-default-model/summary.tsv",
+                 "ranked-bit-frequency/summary.tsv", "run/calibration.json"):
         assert (out / part).exists(), part
+    assert len(list((out / "ranked" / "rankings").glob("*.tsv"))) == 189, "one ranking per test spectrum"
     again = CliRunner().invoke(app, ["-q", "demo", "--out", str(out), "--epochs", "1"])
-    assert again.exit_code == 1 and "not empty" in again.output
+    assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_demo_overwrites_only_a_demo_output(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "thesis.tex").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "notes"), "--overwrite"])
+    assert result.exit_code == 1 and "specvae did not write it" in result.output
+    assert (tmp_path / "notes" / "thesis.tex").read_text() == "keep me"

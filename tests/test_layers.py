@@ -9,7 +9,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "specvae"
 # lowest first; a module may import its own room and the rooms below it
 LAYERS = [
-    ("specvae", "specvae.errors", "specvae.schema", "specvae.progress", "specvae.settings", "specvae.threads"),
+    ("specvae", "specvae.errors", "specvae.schema", "specvae.progress", "specvae.outputs", "specvae.settings",
+     "specvae.threads"),
     ("specvae.readers",),
     ("specvae.chem",),
     ("specvae.datasets",),

@@ -10,7 +10,6 @@ training set, reload ``best.safetensors``, evaluate once on the test split, and 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -126,7 +125,7 @@ def train_and_test(model_config: ModelConfig, source, evaluate, test, select: tu
     ckpt.load_weights(out, ckpt.BEST, net)
     net.to(device).eval()
     results = test(net)
-    history = [json.loads(line) for line in (out / ckpt.METRICS_FILE).read_text().splitlines()]
+    history = ckpt.read_metrics(out)
     summary.update(model=model_config.model, parameters=n_params, test=results, device=str(device),
                    wall_seconds=round(time.monotonic() - started, 1),
                    train_seconds=round(sum(r["seconds"] for r in history), 1),

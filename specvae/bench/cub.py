@@ -59,7 +59,7 @@ def run_cub(data: str | Path, out: str | Path, *, opts: BenchOptions = BenchOpti
     tr_cap = caps_of(tr_img)
     embed = SentenceEmbedder(train.tokens[tr_cap], len(vocab))
     cca = fit_cca(train.features[tr_cap // CAPTIONS_PER_IMAGE], embed(train.tokens[tr_cap]), k=40)
-    model_config = (ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"]) if opts.resume
+    model_config = (ckpt.model_config(out) if opts.resume
                     else cub_model_config(opts.model, len(vocab)))
     features = torch.as_tensor(train.features).to(device)
     tokens = torch.as_tensor(train.tokens).to(device)

@@ -65,7 +65,7 @@ def run_mnist_split(data: str | Path, out: str | Path, *, n_parts: int = 2, opts
     te = np.arange(limit(len(test), opts.eval_limit))
     oracle, oracle_record = mnist_oracle(data, n_validation, opts.oracle, device, opts.progress)
     if opts.resume:
-        model_config = ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"])
+        model_config = ckpt.model_config(out)
     else:
         model_config = split_model_config(opts.model, n_parts)
     names = tuple(model_config.modality(n).name for n in metrics.part_names(n_parts))

@@ -90,7 +90,7 @@ def run_mnist_svhn(data: str | Path, out: str | Path, *, opts: BenchOptions = Be
     te_a, te_b = pair_split(m_test.labels, s_test.labels, 1, config.seed)
     va_a, va_b = va_a[: limit(len(va_a), opts.eval_limit)], va_b[: limit(len(va_b), opts.eval_limit)]
     te_a, te_b = te_a[: limit(len(te_a), opts.eval_limit)], te_b[: limit(len(te_b), opts.eval_limit)]
-    model_config = (ModelConfig.from_dict(ckpt.read_json(out / ckpt.CONFIG_FILE)["model"]) if opts.resume
+    model_config = (ckpt.model_config(out) if opts.resume
                     else mnist_svhn_model_config(opts.model))
     m_images = torch.as_tensor(m_train.images[m_tr]).to(device)
     s_images = torch.as_tensor(s_train.images[s_tr]).to(device)

@@ -25,7 +25,8 @@ MODE = typer.Option(None, "--mode", help="Fingerprint from the posterior mean (m
                                          "--samples samples (sample).")
 SAMPLES = typer.Option(None, "--samples", help="Posterior samples to average with --mode sample.")
 SEED = typer.Option(None, "--seed", help="Seed for --mode sample.")
-PPM = typer.Option(None, "--ppm", help="Precursor m/z tolerance for --db queries (ppm of the m/z).")
+PPM = typer.Option(None, "--ppm", help="Precursor m/z tolerance in ppm of the m/z: of --db queries, and of the mass "
+                                       "check of --candidates (default 10).")
 ADDUCTS = typer.Option(None, "--adduct", help="Adduct(s) for --db queries, e.g. '[M+H]+' (repeatable); default: the "
                                               "spectrum's own, else [M+H]+ / [M-H]- by ion mode.")
 WORKERS = typer.Option(None, "--workers", "-j", help="Processes for parsing candidates and computing fingerprints.")
@@ -103,13 +104,14 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None, calibration: s
     from specvae import schema
     from specvae.retrieval.predict import BitFrequencyPredictor, Predictor
     from specvae.training import checkpoint as ckpt
+    from specvae.training.loop import resolve_device
 
+    device = resolve_device(gpu)  # one line when there is no such GPU
     if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / ckpt.CONFIG_FILE).exists():
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
                                              "frequencies (a baseline that ignores the spectrum)", model)
         return BitFrequencyPredictor.from_dataset(model)
-    return Predictor.from_run(model, device="cpu" if gpu is None else f"cuda:{gpu}", checkpoint=checkpoint,
-                              calibration=calibration)
+    return Predictor.from_run(model, device=str(device), checkpoint=checkpoint, calibration=calibration)
 
 
 def cache_from(path: Path | None, disabled: bool):

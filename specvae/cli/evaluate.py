@@ -36,10 +36,9 @@ def casmi_cmd(
     evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     summary = evaluate_casmi(predictor=predictor, **evaluation, cache=opt.cache_from(cache, no_cache),
-                             overwrite=overwrite, progress=show_progress(),
+                             overwrite=overwrite, progress=show_progress(), record_settings=s,
                              settings={"model": str(s["model"]), "checkpoint": s["checkpoint"],
                                        "calibration": s["calibration"], "command": opt.command_line()})
-    opt.save_settings(s["out"], s, "evaluate casmi")
     for group, m in summary["metrics"].items():
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "
                    f"Top-10 {m['top10']}, median rank {m['median_rank']}")

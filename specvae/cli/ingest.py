@@ -71,8 +71,8 @@ def ingest(
             "require_precursor": require_precursor, "min_peaks": off(min_peaks, min_peaks == 0), "mz_min": mz_min,
             "mz_max": mz_max, "exclude_licenses": tuple(exclude_license) if exclude_license else None}},
         required=opt.REQUIRED)
-    report = run_ingest(**s, overwrite=overwrite, progress=show_progress(), cache=opt.cache_from(cache, no_cache))
-    opt.save_settings(s["out_dir"], s, "ingest")
+    report = run_ingest(**s, overwrite=overwrite, progress=show_progress(), cache=opt.cache_from(cache, no_cache),
+                        record_settings=s)
     _summary(report, s["out_dir"])
 
 
@@ -82,6 +82,10 @@ def _summary(report: dict, out: Path) -> None:
                f"spectrum-only {s['spectrum_only']:,}), rejected {s['rejected']:,}")
     for reason, n in list(s["rejected_by_reason"].items())[:8]:
         typer.echo(f"  rejected {reason}: {n:,}")
+    changed = report["structures"].get("standardised_by_change")
+    if changed:
+        typer.echo(f"structures standardised: {report['structures']['standardised']:,} ("
+                   + ", ".join(f"{change} {n:,}" for change, n in changed.items()) + f"; see {out}/standardised.jsonl)")
     if m["paths"]:
         typer.echo(f"molecules read {m['read']:,}: written {m['written']:,}, rejected {m['rejected']:,}")
     dropped = report["peaks"]["dropped"]

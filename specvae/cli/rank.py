@@ -25,6 +25,8 @@ def rank_cmd(
     fingerprint_tsv: bool = typer.Option(None, "--fingerprint-tsv", help="Also write the predicted fingerprint."),
     top: int = typer.Option(None, "--top", help="Write only the best N candidates per spectrum."),
     ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
+    mass_check: bool = typer.Option(None, "--mass-check/--no-mass-check", help="With --candidates: rank only the "
+                                    "candidates whose mass fits the precursor m/z within --ppm (default: on)."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
     workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
@@ -37,13 +39,15 @@ def rank_cmd(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, spectra=spectra, out=out,
         candidates=candidates, db=db, ppm=ppm,
         adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
-        top=top, ion_mode=ion_mode, workers=workers), required=opt.REQUIRED)
+        top=top, ion_mode=ion_mode, mass_check=mass_check, workers=workers), required=opt.REQUIRED)
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     counts = rank_spectra(predictor=predictor, **ranking, cache=opt.cache_from(cache, no_cache), overwrite=overwrite,
-                          progress=show_progress())
-    opt.save_settings(counts["out"], s, "rank")
+                          progress=show_progress(), record_settings=s)
     n_rejected = counts["rejected_candidates"]
     rejected = f"; {n_rejected} invalid candidate rows skipped" if n_rejected else ""
-    skipped = f"; {counts['skipped']} spectra skipped (see summary.tsv)" if counts["skipped"] else ""
-    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {counts['out']}{skipped}{rejected}")
+    none = f"; {counts['no_candidates']} had no candidates" if counts["no_candidates"] else ""
+    skipped = f"; {counts['skipped']} spectra skipped" if counts["skipped"] else ""
+    see = " (see summary.tsv)" if (none or skipped) and not str(counts["out"]).endswith(".tsv") else ""
+    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {counts['out']}{none}{skipped}{see}"
+               f"{rejected}")

@@ -4,6 +4,7 @@ Arrow table (the second stage of :func:`specvae.ingest.ingest`)."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 
@@ -17,7 +18,12 @@ from specvae.datasets.splits import assign_splits
 
 def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: set, fingerprinter, seed: int,
            fractions, pool, workers: int, cache, progress: bool, timings: dict):
-    """Returns ``(table, molecule_report, structure_report, split_report)``; appends to ``rejects``."""
+    """Returns ``(table, molecule_report, structure_report, split_report, changes)``; appends to ``rejects``.
+
+    ``changes`` lists every written spectrum and molecule whose structure standardisation changed (a salt reduced to
+    its largest organic fragment, a charge neutralised; :func:`specvae.chem.structures.standardize`): source,
+    record, line, the text given, the SMILES written and the change.
+    """
     from specvae.readers.structures import read_structures
 
     t = time.perf_counter()
@@ -83,12 +89,16 @@ def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: se
     order = {source: i for i, source in enumerate(dict.fromkeys([*sources, *(r["source"] for r in rejects)]))}
     rejects.sort(key=lambda r: (order[r["source"]], r["record"]))  # file order (exclusions were appended last)
     rejects.extend(mol_rejects)
+    changes = _changes(rows, keep, structures, texts, mol_kept, mol_structures)
     structure_report = {
         "distinct_structure_texts": len({k for k in texts + mol_texts if k[0] or k[1]}),
         "distinct_inchikeys": len({s.inchikey for s in paired}),
         "distinct_inchikey14": len({s.inchikey14 for s in paired}),
         "spectrum_only_by_reason": dict(sorted(unparsed.items())),
         "excluded_inchikey14_listed": len(excluded),
+        "standardised": len(changes),
+        "standardised_by_change": dict(sorted(Counter(part for c in changes
+                                                      for part in c["change"].split("; ")).items())),
     }
     molecule_report = {
         "paths": [os.fspath(m) for m in molecules],
@@ -97,7 +107,22 @@ def assemble(rows, rejects: list, *, sources: list[str], molecules, excluded: se
         "rejected": len(mol_rejects),
         "rejected_by_reason": dict(sorted(Counter(r["reason"] for r in mol_rejects).items())),
     }
-    return table, molecule_report, structure_report, split_report
+    return table, molecule_report, structure_report, split_report, changes
+
+
+def _changes(rows, keep, structures, texts, mol_rows, mol_structures) -> list[dict]:
+    """The written rows whose structure standardisation changed (see :func:`assemble`), in row order."""
+    out = []
+    pairs = [(rows.source[i], rows.record[i], rows.line[i], texts[i], s) for i, s in enumerate(structures)
+             if keep[i] and s is not None]
+    pairs += [(m.source, m.row, m.line, (m.smiles, m.inchi), s) for m, s in zip(mol_rows, mol_structures)]
+    for source, record, line, (smiles, inchi), s in pairs:
+        change = "; ".join(part for part in s.note.split("; ") if part and part != "Kekulé SMILES")
+        if change:
+            out.append({"source": source, "record": record, "line": line, "given": smiles or inchi,
+                        "smiles": s.smiles, "change": re.sub(r"largest of \d+ fragments", "largest fragment kept",
+                                                             change)})
+    return out
 
 
 def _ids(sources: list[str], records: list[int], accessions: list) -> list[str]:

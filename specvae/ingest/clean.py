@@ -59,7 +59,7 @@ class Cleaning:
     ``None`` (or ``False`` for ``require_precursor``) switches a step off.
     """
 
-    ion_mode: str | None = "positive"  # "positive", "negative" or None (keep both)
+    ion_mode: str | None = "positive"  # "positive", "negative" or None (keep both; "any" is read as None)
     keep_unknown_ion_mode: bool = False  # unknown polarity could be either; see the module docstring
     ms_level: int | None = 2
     keep_unknown_ms_level: bool = True  # MGF has no MS level field
@@ -73,8 +73,11 @@ class Cleaning:
     keep_unknown_license: bool = True  # records without a licence field
 
     def __post_init__(self):
+        if isinstance(self.ion_mode, str) and self.ion_mode.strip().lower() in ("positive", "negative", "any"):
+            mode = self.ion_mode.strip().lower()
+            object.__setattr__(self, "ion_mode", None if mode == "any" else mode)
         if self.ion_mode not in (None, "positive", "negative"):
-            raise ValueError(f"ion mode must be 'positive', 'negative' or None, not {self.ion_mode!r}")
+            raise ValueError(f"ion mode must be positive, negative or any (keep both), not {self.ion_mode!r}")
         if self.ms_level is not None and self.ms_level < 1:
             raise ValueError(f"MS level must be >= 1, not {self.ms_level}")
         if self.instrument_types is not None:

@@ -5,13 +5,17 @@ Stages, each counted in ``report.json``:
 1. read + clean + bin every input (MSP/MGF chunks run in ``workers`` processes);
 2. parse each distinct structure text once; exclude listed structures (InChIKey first block);
 3. fingerprint each distinct InChIKey once;
-4. assign structure-disjoint splits; write ``dataset.parquet``, ``rejects.jsonl``, ``report.json`` atomically.
+4. assign structure-disjoint splits; write ``dataset.parquet``, ``rejects.jsonl``, ``report.json`` (and
+   ``standardised.jsonl``, the structures standardisation changed) atomically.
 
-Every record read is written or rejected: ``read == written + rejected`` for spectra and for molecules.
+Every record read is written or rejected: ``read == written + rejected`` for spectra and for molecules. An ingest that
+would write no spectrum although it read some (every record rejected) is an error naming the reasons, and writes
+nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -21,10 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from specvae import schema
+from specvae import outputs, schema
 from specvae.chem.bits import Fingerprinter
 from specvae.chem.fingerprints import DEFAULT_FINGERPRINT
 from specvae.datasets.splits import DEFAULT_FRACTIONS
+from specvae.errors import InputError
 from specvae.ingest.assemble import assemble
 from specvae.ingest.clean import Cleaning
 from specvae.ingest.process import META_COLUMNS, BatchResult, process_records, process_task
@@ -33,6 +38,13 @@ from specvae.readers.spectra import detect_format, iter_tasks
 from specvae.readers.textio import check_readable
 
 log = logging.getLogger("specvae.ingest")
+# the option that switches a cleaning step off, for the error when every spectrum was rejected
+SWITCH_OFF = {"require_ion_mode": "--ion-mode any (or --keep-unknown-ion-mode)",
+              "require_instrument_type": "--instrument-type any", "require_ms_level": "--ms-level 0",
+              "require_precursor_mz": "--no-require-precursor", "require_minimum_number_of_peaks": "--min-peaks 0",
+              "require_license": "no --exclude-license"}
+# what a reader note (SpectrumRecord.notes) says, for the log
+NOTES = {"no_num_peaks": "had no Num Peaks line (their peak count could not be checked)"}
 
 
 class _Rows:
@@ -66,7 +78,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
            molecules: Sequence[str | os.PathLike] | None = None, exclude_inchikeys: str | os.PathLike | None = None,
            fingerprint: str | Fingerprinter = DEFAULT_FINGERPRINT, fractions: Sequence[float] = DEFAULT_FRACTIONS,
            seed: int = 0, cleaning: Cleaning | None = None, workers: int = 1, overwrite: bool = False,
-           progress: bool = False, cache=None) -> dict:
+           progress: bool = False, cache=None, record_settings: dict | None = None) -> dict:
     """Ingest spectrum files into a dataset directory ``out_dir``; returns the report (also in ``report.json``).
 
     Parameters
@@ -98,16 +110,23 @@ def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         Draw progress bars on stderr; default False.
     cache
         Fingerprint cache passed to :func:`specvae.chem.fingerprints.compute_fingerprints`.
+    record_settings
+        Settings to write into the dataset as ``settings.yaml`` (the CLI passes the resolved settings).
 
     Returns
     -------
     dict
         The report: inputs, settings, ``spectra`` (read / written / paired / spectrum_only / rejected by reason),
         ``molecules``, cleaning steps, peaks dropped, structures, splits, timings.
+
+    Raises
+    ------
+    specvae.errors.InputError
+        When spectra were read but every one was rejected (the message gives the reasons); nothing is written.
     """
     from specvae.chem.fingerprints import get_fingerprinter
     from specvae.datasets.splits import check_fractions, read_inchikeys
-    from specvae.ingest.writer import check_out_dir, write_dataset
+    from specvae.ingest.writer import check_out_dir
 
     t_start = time.perf_counter()
     inputs = [os.fspath(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
@@ -126,8 +145,23 @@ def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     cleaning = Cleaning() if cleaning is None else cleaning
     fingerprinter = get_fingerprinter(fingerprint) if isinstance(fingerprint, str) else fingerprint
     excluded = read_inchikeys(exclude_inchikeys) if exclude_inchikeys is not None else set()
-    out = check_out_dir(out_dir, overwrite)
+    check_out_dir(out_dir, overwrite)
+    with outputs.locked(out_dir):
+        report = _ingest(inputs, check_out_dir(out_dir, overwrite), molecules, (exclude_inchikeys, excluded),
+                         fingerprinter, fractions, seed, cleaning, workers, overwrite, progress, cache, record_settings)
+        report["timings"]["total_s"] = round(time.perf_counter() - t_start, 3)
+        _rewrite_report(out_dir, report)
+    log.info("ingested %s spectra (%s paired) into %s", report["spectra"]["written"], report["spectra"]["paired"],
+             out_dir)
+    return report
 
+
+def _ingest(inputs, out, molecules, exclusion, fingerprinter, fractions, seed, cleaning, workers, overwrite, progress,
+            cache, record_settings) -> dict:
+    """The stages of :func:`ingest` (its docstring), run while holding the output's lock."""
+    from specvae.ingest.writer import write_dataset
+
+    exclude_inchikeys, excluded = exclusion
     pool = _pool(workers)
     try:
         timings = {}
@@ -137,7 +171,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         timings["read_clean_bin_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        table, molecule_report, structure_report, split_report = assemble(
+        table, molecule_report, structure_report, split_report, changes = assemble(
             rows, rejects, sources=[f["path"] for f in files], molecules=molecules, excluded=excluded,
             fingerprinter=fingerprinter, seed=seed, fractions=fractions, pool=pool, workers=workers, cache=cache,
             progress=progress, timings=timings)
@@ -149,14 +183,33 @@ def ingest(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                           molecules=molecule_report, structures=structure_report, splits=split_report,
                           cleaning=cleaning, fingerprinter=fingerprinter, fractions=fractions, seed=seed,
                           excluded=(exclude_inchikeys, len(excluded)), molecules_path=molecules, timings=timings)
+    _check_something_written(report)
     table = table.replace_schema_metadata(dataset_metadata(fingerprinter, seed, fractions))
-    write_dataset(out, table, rejects, report, overwrite)
+    extra = {schema.STANDARDISED_FILE: "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in changes)}
+    if record_settings is not None:
+        from specvae.settings import SETTINGS_FILE, settings_text
+
+        extra[SETTINGS_FILE] = settings_text(record_settings, "ingest")
+    write_dataset(out, table, rejects, report, overwrite, extra=extra)
     timings["write_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t_start
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    _rewrite_report(out, report)
-    log.info("ingested %s spectra (%s paired) into %s", report["spectra"]["written"], report["spectra"]["paired"], out)
     return report
+
+
+def _check_something_written(report: dict) -> None:
+    """An ingest that read spectra and would write none of them, or found no spectrum record in its spectrum files,
+    is an error naming why (nothing is written)."""
+    s = report["spectra"]
+    if report["inputs"] and not s["read"]:
+        names = ", ".join(f"{f['path']} ({str(f['format']).upper()})" for f in report["inputs"])
+        raise InputError(f"{names} holds no spectrum record: is it the format its name says? Nothing written")
+    if s["read"] and not s["written"]:
+        reasons = list(s["rejected_by_reason"].items())
+        hints = [SWITCH_OFF[reason] for reason, _ in reasons if reason in SWITCH_OFF]
+        raise InputError(f"every one of the {s['read']:,} spectra read was rejected ("
+                         + ", ".join(f"{reason} {n:,}" for reason, n in reasons[:5]) + "); nothing written"
+                         + (f"; to keep them: {', '.join(hints)}" if hints else "")
+                         + " (docs/ingest.md lists the reasons)")
 
 
 def _pool(workers: int):
@@ -208,6 +261,7 @@ def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, 
 
     info: dict = {}
     n_read = n_kept = n_rejected = non_utf8 = 0
+    notes: Counter = Counter()
     offset = 0
     pending: deque = deque()
     size = os.path.getsize(path)
@@ -226,6 +280,7 @@ def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, 
         n_kept += len(result.record)
         n_rejected += len(result.rejects)
         non_utf8 += result.non_utf8
+        notes.update(result.notes)
         offset += result.n_read
 
     with counter(f"Reading {os.path.basename(path)}", total=size, enabled=progress) as advance:
@@ -245,6 +300,15 @@ def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, 
             collect(pending.popleft().result())
     entry = {"path": path, "format": info.get("format"), "records": n_read, "written": n_kept,
              "rejected": n_rejected}
+    if not n_read:
+        log.warning("%s holds no %s record: nothing read from it", path, str(info.get("format")).upper())
+    if notes:
+        entry["notes"] = dict(sorted(notes.items()))
+        for note, n in notes.items():
+            log.warning("%s: %d records %s", path, n, NOTES.get(note, note))
+    if info.get("no_final_newline"):
+        entry["no_final_newline"] = True
+        log.warning("%s does not end with a line break: the last value of its last record may have been cut", path)
     if info.get("truncated"):
         entry["truncated"] = True
         log.warning("%s ends early (truncated or corrupt); its last record is rejected as truncated_record", path)
@@ -257,11 +321,5 @@ def _read_input(path: str, cleaning: Cleaning, pool, workers: int, rows: _Rows, 
 
 def _rewrite_report(out, report: dict) -> None:
     """Add the final timings to ``report.json`` (the directory is already complete; this is a small in-place file)."""
-    import json
-
-    path = os.path.join(out, schema.REPORT_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    outputs.write_atomically(os.path.join(out, schema.REPORT_FILE),
+                             json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -36,6 +36,7 @@ class BatchResult:
     steps: dict = field(default_factory=dict)  # step name -> {"removed", "kept_unknown", "peaks_removed"}
     peaks: Counter = field(default_factory=Counter)
     non_utf8: int = 0
+    notes: Counter = field(default_factory=Counter)  # reader notes of usable records (SpectrumRecord.notes)
 
 
 def process_task(task, cleaning: Cleaning) -> BatchResult:
@@ -55,6 +56,7 @@ def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchR
         if r.error is not None:
             out.rejects.append((r.record, r.line, r.error, r.detail))
             continue
+        out.notes.update(r.notes)
         removed_by = run_steps(r, pipeline)
         if removed_by is not None:
             out.rejects.append((r.record, r.line, removed_by.name, removed_by.describe(r)))

@@ -15,6 +15,7 @@ from specvae import schema
 from specvae.errors import InputError
 
 MODEL_NAMES = ("svae", "vaevae", "vaevae_star", "svae_star", "mmvae", "mlp")
+LIKELIHOODS = ("gaussian", "bernoulli", "laplace", "categorical", "multinomial")  # see specvae.models.likelihoods
 _ALIASES = {"vaevae*": "vaevae_star", "svae*": "svae_star", "vaevae-star": "vaevae_star", "svae-star": "svae_star"}
 
 
@@ -50,6 +51,11 @@ class ModalityConfig:
     net_options: dict[str, Any] = field(default_factory=dict)
     dropout: float = 0.0  # after every hidden activation of the encoder (the paper uses none)
     sparse_input: bool = False  # first encoder layer computed from the non-zero inputs only (same function, faster)
+
+    def __post_init__(self):
+        if self.likelihood not in LIKELIHOODS:
+            raise InputError(f"unknown likelihood {self.likelihood!r} for modality {self.name!r}; choose one of "
+                             f"{', '.join(LIKELIHOODS)}")
 
     @property
     def size(self) -> int:

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-LIKELIHOODS = ("gaussian", "bernoulli", "laplace", "categorical", "multinomial")
+from specvae.models.config import LIKELIHOODS
 
 
 def _sum_event(t: Tensor, event_dims: int) -> Tensor:

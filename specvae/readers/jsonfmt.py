@@ -26,7 +26,7 @@ _WS = " \t\n\r,"
 
 def read_json(path, source: str) -> Iterator[SpectrumRecord]:
     """Records of a MoNA/GNPS JSON file (whole file in memory; JSON libraries are small next to MSP/MGF)."""
-    chunks = list(text_chunks(path, cut=lambda buffer: 0))
+    chunks = list(text_chunks(path, cut=lambda buffer: 0, fmt="json"))
     text = "".join(c.text for c in chunks)
     decoder = json.JSONDecoder()
     pos = _skip(text, 0)

@@ -24,11 +24,13 @@ from specvae.readers.peaks import (
     parse_peak_blocks,
     parse_peak_text,
 )
-from specvae.readers.records import EMPTY, SpectrumRecord, finish_metadata, normal_key
+from specvae.readers.records import EMPTY, KEY_ALIASES, SpectrumRecord, finish_metadata, normal_key
 
 _NUM_PEAKS = re.compile(r"^num ?peaks[ \t]*:[ \t]*([^\n]*)$", re.I | re.M)
 _BLANKISH = re.compile(r"\n[ \t]+(?=\n)")
 _PEAK_START = re.compile(r"^[ \t]*[-+.\d]", re.M)
+_KNOWN_KEYS = frozenset(KEY_ALIASES.values())
+_CUT_NUMBER = (".", "e", "E", "+", "-")  # a file that ends right after one of these ended inside a number
 _KEYS: dict[str, str] = {}  # raw key -> normalised key (memoised: files repeat a few dozen keys)
 
 
@@ -138,7 +140,9 @@ def _parse_fast(queue: list[tuple[str, int]], source: str, cut_end: bool) -> lis
             record.error, record.detail = "invalid_num_peaks", f"Num Peaks {value[:40]!r} is not a whole number"
             continue
         n = hi - lo
-        if n_declared != n:
+        if cut_end and index == last and _ends_inside_number(texts[index]):
+            record.error, record.detail = "truncated_record", _cut_number_detail(texts[index])
+        elif n_declared != n:
             if cut_end and index == last and n_declared > n:
                 record.error = "truncated_record"
                 record.detail = f"the file ends inside this record (Num Peaks {n_declared}, {n} peaks read)"
@@ -163,8 +167,15 @@ def _parse_record(block: str, source: str, index: int, start: int, cut_end: bool
         cut = p.start() if p else len(block)
         head, declared, peaks = block[:cut], None, block[cut:]
         peak_line = start + head.count("\n")
-    meta, error, detail = finish_metadata(_head_metadata(head))
+    raw = _head_metadata(head)
+    if declared is None and not _KNOWN_KEYS.intersection(raw):  # not a record: text between records, junk
+        first = block.strip().split("\n", 1)[0]
+        return SpectrumRecord(source, index, start, EMPTY, EMPTY, {}, "malformed_record",
+                              f"not an MSP record (no Name or Num Peaks line): {first[:60]!r}"), None
+    meta, error, detail = finish_metadata(raw)
     record = SpectrumRecord(source, index, start, EMPTY, EMPTY, meta, error, detail)
+    if declared is None:
+        record.notes = ("no_num_peaks",)
 
     rest = None
     try:
@@ -187,6 +198,9 @@ def _parse_record(block: str, source: str, index: int, start: int, cut_end: bool
     record.mz, record.intensity = mz, intensity
     if record.error is not None:
         return record, rest
+    if cut_end and rest is None and _ends_inside_number(peaks):
+        record.error, record.detail = "truncated_record", _cut_number_detail(peaks)
+        return record, rest
     if declared is not None:
         try:
             n_declared = int(declared)
@@ -207,6 +221,16 @@ def _parse_record(block: str, source: str, index: int, start: int, cut_end: bool
         else:
             record.error, record.detail = "no_peaks", "the record has no peak lines"
     return record, rest
+
+
+def _ends_inside_number(peaks: str) -> bool:
+    """Whether a peak block that the file ends in stops inside a number (``121042.``, ``1.5e``)."""
+    return peaks.rstrip(" \t").endswith(_CUT_NUMBER) and not peaks.endswith("\n")
+
+
+def _cut_number_detail(peaks: str) -> str:
+    last = peaks.rstrip().rsplit("\n", 1)[-1]
+    return f"the file ends inside a number (last line {last[:60]!r}, no line break after it)"
 
 
 def _following_record(peaks: str) -> int | None:

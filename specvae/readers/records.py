@@ -76,6 +76,9 @@ class SpectrumRecord:
         ``None``, or a short reason code saying why the record cannot be used.
     detail
         Human-readable detail for ``error`` (the offending line, value, ...).
+    notes
+        Codes of things the reader noticed about a usable record without rejecting it (``no_num_peaks``: an MSP
+        record without a ``Num Peaks`` line, so its peak count could not be checked); ingest counts them per file.
     """
 
     source: str
@@ -86,6 +89,7 @@ class SpectrumRecord:
     metadata: dict = field(default_factory=dict)
     error: str | None = None
     detail: str = ""
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         pm = self.metadata.get("precursor_mz")

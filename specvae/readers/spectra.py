@@ -74,7 +74,8 @@ def iter_tasks(path, source: str | None = None, info: dict | None = None) -> Ite
     """Work units of a file: :class:`TextTask` chunks for MSP/MGF, lists of parsed records for mzML/JSON.
 
     ``info`` (optional) receives facts about the file: ``format``, ``truncated``, ``non_utf8``, ``bytes``,
-    ``ms1_scans_skipped``.
+    ``ms1_scans_skipped``, ``no_final_newline`` (a text file whose last line has no line break: its last value may
+    have been cut).
     """
     fmt = detect_format(path)
     check_readable(path)
@@ -86,12 +87,14 @@ def iter_tasks(path, source: str | None = None, info: dict | None = None) -> Ite
         from specvae.readers.msp import cut_msp
 
         header: dict | None = None
-        for chunk in text_chunks(path, cut_msp if fmt == "msp" else cut_mgf):
+        for chunk in text_chunks(path, cut_msp if fmt == "msp" else cut_mgf, fmt=fmt):
             if header is None:
                 header = header_params(chunk.text) if fmt == "mgf" else {}
             info["truncated"] |= chunk.truncated
             info["non_utf8"] |= chunk.non_utf8
             info["bytes"] = chunk.bytes_read
+            if chunk.last:
+                info["no_final_newline"] = bool(chunk.text.strip()) and not chunk.text.endswith("\n")
             yield TextTask(fmt, chunk.text, source, chunk.first_line, chunk.last, chunk.truncated, chunk.non_utf8,
                            header)
         return

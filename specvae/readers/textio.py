@@ -5,7 +5,9 @@ line endings are normalised to ``\\n``, and the stream is cut into :class:`TextC
 that each chunk can be parsed on its own (by another process when ``--workers`` > 1). Bytes that are not UTF-8 are
 decoded as U+FFFD (the record is kept and counted; a structure or peak line containing them fails on its own). A
 gzip stream that ends early or is corrupt marks the last chunk ``truncated``; the parser then reports its last,
-incomplete record as ``truncated_record``.
+incomplete record as ``truncated_record``. A file whose first block is mostly not text (NUL and other control
+bytes: an image, an archive, a binary format saved under a text extension) is refused as a whole
+(:func:`check_text`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from specvae.errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
 BLOCK_BYTES = 4 << 20  # bytes read (decompressed) per step; chunks hold whole records and are about this size
@@ -40,6 +44,18 @@ def check_readable(path) -> None:
         raise IsADirectoryError(21, "input is a directory, not a file", path)
     if not os.access(path, os.R_OK):
         raise PermissionError(13, "input file is not readable", path)
+
+
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13})  # control bytes that text files do not hold (tab, LF, FF, CR do)
+
+
+def check_text(data: bytes, path, fmt: str) -> None:
+    """Raise :class:`InputError` when ``data`` (the start of a file) is not text: more than 5 % of its bytes are NUL
+    or other control characters. A stray byte in a real text file stays far below that."""
+    sample = data[:65536]
+    if sample and len(sample) - len(sample.translate(None, _CONTROL)) > 0.05 * len(sample):
+        raise InputError(f"{os.fspath(path)} is not a text {fmt.upper()} file: it holds binary data (control bytes); "
+                         "check that the file is what its name says")
 
 
 def is_gzip(path) -> bool:
@@ -79,8 +95,12 @@ def raw_blocks(path, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, in
             yield b"".join(out), fh.tell(), False
 
 
-def text_chunks(path, cut: Callable[[bytes], int], block_bytes: int = BLOCK_BYTES) -> Iterator[TextChunk]:
-    """Chunks of whole records. ``cut(buffer)`` returns the end of the last complete record in ``buffer`` (0: none)."""
+def text_chunks(path, cut: Callable[[bytes], int], block_bytes: int = BLOCK_BYTES, *,
+                fmt: str = "text") -> Iterator[TextChunk]:
+    """Chunks of whole records. ``cut(buffer)`` returns the end of the last complete record in ``buffer`` (0: none).
+
+    Raises :class:`InputError` when the file does not start as text (:func:`check_text`).
+    """
     buffer = b""
     line = 1
     pending: tuple | None = None  # the previous chunk, held back until we know whether it is the last
@@ -97,7 +117,11 @@ def text_chunks(path, cut: Callable[[bytes], int], block_bytes: int = BLOCK_BYTE
     truncated = False
     consumed = 0
     carry = b""  # a trailing "\r" held back in case the next block starts with "\n"
+    checked = False
     for data, consumed, truncated in raw_blocks(path, block_bytes):  # noqa: B007 (truncated: used after)
+        if not checked:
+            check_text(data, path, fmt)
+            checked = True
         data = carry + data
         carry = b""
         if data.endswith(b"\r"):

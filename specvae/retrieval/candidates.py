@@ -5,7 +5,9 @@ Every candidate (from a candidate file or a structure database input) is parsed 
 fragment, neutralised where possible, canonical SMILES readable by RDKit, InChIKey computed by RDKit). Permanently
 charged molecules stay charged and are matched as ``[M]+`` (see :mod:`specvae.retrieval.adducts`). Candidates with
 the same first InChIKey block are merged: the first keeps its id and name, the others' ids are listed in
-``merged_ids``.
+``merged_ids``. An id that names two different structures is ambiguous: the later row is rejected
+(``duplicate_id``), so that every id in a ranking means one structure. Rows whose structure standardisation changed
+(a salt reduced to its parent, a charge neutralised) are counted (``n_standardised``) and logged.
 """
 
 from __future__ import annotations
@@ -50,9 +52,19 @@ class Candidates:
     rejects: list[Reject] = field(default_factory=list)
     n_read: int = 0
     n_merged: int = 0
+    n_standardised: int = 0
 
     def __len__(self) -> int:
         return len(self.structures)
+
+    def subset(self, keep) -> Candidates:
+        """The candidates at positions ``keep`` (in that order); rejects and counts stay those of the whole list."""
+        keep = [int(i) for i in keep]
+        return Candidates(structures=[self.structures[i] for i in keep], ids=[self.ids[i] for i in keep],
+                          names=[self.names[i] for i in keep], merged_ids=[self.merged_ids[i] for i in keep],
+                          sources=[self.sources[i] for i in keep],
+                          adducts=[self.adducts[i] for i in keep] if self.adducts else [], rejects=self.rejects,
+                          n_read=self.n_read, n_merged=self.n_merged, n_standardised=self.n_standardised)
 
     @property
     def inchikey14(self) -> list[str]:
@@ -63,6 +75,7 @@ def merge_rows(rows: Iterable[StructureRecord], parsed: Sequence[Structure | Unp
     """Pair rows with their parsed structures, collect rejects, and merge duplicates by first InChIKey block."""
     out = Candidates()
     position: dict[str, int] = {}
+    named: dict[str, tuple[str, int]] = {}  # id -> (first InChIKey block, row) of the structure it first named
     for row, canon in zip(rows, parsed):
         out.n_read += 1
         if isinstance(canon, Unparsed):
@@ -70,6 +83,15 @@ def merge_rows(rows: Iterable[StructureRecord], parsed: Sequence[Structure | Unp
             continue
         ids = [i for i in [row.id, *row.other_ids] if i]
         key = canon.inchikey14
+        clash = next((i for i in ids if i in named and named[i][0] != key), None)
+        if clash is not None:
+            out.rejects.append(Reject(row.source, row.row, row.line, f"duplicate_id: id {clash!r} already names "
+                                      f"another structure (row {named[clash][1]})", row.text))
+            continue
+        for i in ids:
+            named.setdefault(i, (key, row.row))
+        if canon.note.replace("Kekulé SMILES", "").strip("; "):
+            out.n_standardised += 1
         if key in position:
             out.n_merged += 1
             kept = position[key]
@@ -100,6 +122,10 @@ def load_candidates(path: str | Path, workers: int = 1, progress: bool = False, 
     if candidates.rejects:
         log.warning("%s: %d of %d candidate rows rejected (first: row %d, %s)", path, len(candidates.rejects),
                     candidates.n_read, candidates.rejects[0].row, candidates.rejects[0].reason)
+    if candidates.n_standardised:
+        log.warning("%s: %d candidate structures were standardised (a salt or mixture reduced to its largest organic "
+                    "fragment, a charge neutralised); rankings list the standardised structure", path,
+                    candidates.n_standardised)
     return candidates
 
 

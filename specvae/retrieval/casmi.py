@@ -12,8 +12,9 @@ fallback); its rank among the challenge's candidates has ties averaged; Top-k co
 *all* challenges evaluated, so a challenge whose answer is not among its candidates (or whose spectrum is unusable)
 counts as a miss; mean and median rank are over the challenges whose answer was ranked.
 
-Outputs in the ``out`` directory: ``results.tsv`` (one line per challenge), ``summary.json``, ``summary.md`` and
-``topk.png``.
+Outputs in the ``out`` directory: ``results.tsv`` (one line per challenge), ``summary.json``, ``summary.md``,
+``topk.png`` and ``settings.yaml``, written together (:mod:`specvae.outputs`: a staging directory replaces ``out``
+at the end, one process at a time; ``--overwrite`` replaces only an earlier evaluation).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from specvae import outputs
 from specvae.errors import InputError
 from specvae.retrieval.casmi_report import TOP_K, write_reports
-from specvae.retrieval.db import PPM
+from specvae.retrieval.db import PPM, check_ppm
 from specvae.retrieval.queries import SAMPLES
 
 log = logging.getLogger("specvae.evaluate")
@@ -120,19 +122,35 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
                    candidates: str | Path | None = None, db: str | Path | None = None, ppm: float = PPM,
                    adducts: list[str] | None = None, ion_mode: str | None = None, limit: int | None = None,
                    mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, cache=None, workers: int = 1,
-                   overwrite: bool = False, progress: bool = False, settings: dict | None = None) -> dict:
+                   overwrite: bool = False, progress: bool = False, settings: dict | None = None,
+                   record_settings: dict | None = None) -> dict:
     """Evaluate ``predictor`` on CASMI-style challenges and write the reports (module docstring); returns the summary.
 
     Candidates come from ``candidates`` (a directory of ``<challenge>.csv[.gz]``) or the database ``db``.
-    ``ion_mode`` restricts to one mode, ``limit`` to the first challenges (sorted by name).
+    ``ion_mode`` restricts to one mode, ``limit`` to the first challenges (sorted by name). ``settings`` are added to
+    ``summary.json``; ``record_settings`` are written as ``settings.yaml``.
     """
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates DIR or --db STRUCTURES.parquet")
     if ion_mode not in (None, "positive", "negative"):
         raise InputError(f"--ion-mode must be positive or negative, not {ion_mode!r}")
+    check_ppm(ppm)
+    if candidates is not None and ppm != PPM:
+        log.warning("--ppm %g has no effect with --candidates (it is the tolerance of --db queries)", ppm)
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite or choose another --out")
+    outputs.check_replaceable(out, KIND, overwrite)
+    with outputs.locked(out):
+        outputs.check_replaceable(out, KIND, overwrite)
+        return _evaluate(challenges, solutions, predictor, out, candidates, db, ppm, adducts, ion_mode, limit, mode,
+                         n_samples, seed, cache, workers, progress, settings, record_settings)
+
+
+KIND = "evaluate"  # the kind of output directory (specvae.outputs)
+
+
+def _evaluate(challenges, solutions, predictor, out: Path, candidates, db, ppm, adducts, ion_mode, limit, mode,
+              n_samples, seed, cache, workers, progress, settings, record_settings) -> dict:
+    """The body of :func:`evaluate_casmi`, run while holding the lock of ``out``."""
     started = time.perf_counter()
     sols = read_solutions(solutions)
     paths = find_challenges(challenges, sols, ion_mode, limit)
@@ -147,7 +165,16 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
                             "fingerprint": json.loads(predictor.spec.to_json()),
                             "model_ion_mode": getattr(predictor, "ion_mode", None), **(settings or {})},
                "seconds": {**timings, "total": round(time.perf_counter() - started, 2)}}
-    write_reports(results, summary, out)
+    tmp = outputs.staging(out, KIND)
+    try:
+        write_reports(results, summary, tmp)
+        if record_settings is not None:
+            from specvae.settings import SETTINGS_FILE, write_settings
+
+            write_settings(tmp / SETTINGS_FILE, record_settings, "evaluate casmi")
+        outputs.publish(tmp, out, KIND)
+    finally:
+        outputs.discard(tmp)
     return summary
 
 

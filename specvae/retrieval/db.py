@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -35,6 +36,13 @@ log = logging.getLogger("specvae.db")
 
 META_DB = b"specvae.db"
 PPM = 10.0  # default precursor m/z tolerance of a query, in ppm of the m/z
+
+
+def check_ppm(ppm: float) -> float:
+    """``ppm`` if it is a usable m/z tolerance (a positive, finite number of ppm), else :class:`InputError`."""
+    if isinstance(ppm, bool) or not isinstance(ppm, (int, float)) or not math.isfinite(ppm) or ppm <= 0:
+        raise InputError(f"--ppm must be a positive number (a tolerance in ppm of the precursor m/z), not {ppm!r}")
+    return ppm
 DB_FORMAT = "1"
 DB_COLUMNS = ("id", "name", "source", "inchikey", "inchikey14", "smiles", "formula", "monoisotopic_mass", "charge",
               "merged_ids", "fingerprint")
@@ -201,6 +209,7 @@ class StructureDB:
         """
         if not np.isfinite(mz) or mz <= 0:
             raise InputError(f"precursor m/z {mz!r} cannot be used for a database query; give a positive m/z")
+        check_ppm(ppm)
         chosen: dict[int, str] = {}
         for adduct in adducts:
             adduct = parse_adduct(adduct) if isinstance(adduct, str) else adduct

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ import torch
 from specvae.chem.bits import RANKING_EPS
 from specvae.chem.fingerprints import FingerprintSpec
 from specvae.errors import CheckpointError, InputError
-from specvae.models import ModelConfig, build_model
 from specvae.training import checkpoint as ckpt
 from specvae.training.calibration import Calibration
 from specvae.training.calibration import load as load_calibration
@@ -40,7 +38,7 @@ class Predictor:
         self.model = model.to(device).eval()
         self.config = config
         self.device = torch.device(device)
-        self.spec = FingerprintSpec(**config["fingerprint"])
+        self.spec = fingerprint_spec(config)
         self.ion_mode: str | None = config.get("ion_mode")
         self.calibration = calibration or Calibration.identity(self.spec.n_bits)
 
@@ -51,16 +49,18 @@ class Predictor:
         epoch-N) and its ``calibration`` (auto: the one the run recommends, none, temperature or platt; see
         :mod:`specvae.training.calibration`)."""
         run = Path(run_dir)
-        if not re.fullmatch(r"best|last|epoch-\d+", checkpoint):
-            raise InputError(f"unknown checkpoint {checkpoint!r}: best, last or epoch-N")
+        ckpt.check_checkpoint_name(checkpoint)
         if not run.is_dir():
             raise FileNotFoundError(2, "no such model run directory", str(run))
-        config = ckpt.read_json(run / ckpt.CONFIG_FILE)
+        config = ckpt.read_config(run)
         if config.get("task") != "spectra":
             raise CheckpointError(f"{run} is not a spectra model (task {config.get('task')!r})")
-        model = build_model(ModelConfig.from_dict(config["model"]))
-        ckpt.load_weights(run, checkpoint, model)
-        return cls(model, config, device, load_calibration(run, calibration, config["fingerprint"]["n_bits"]))
+        try:
+            spec = fingerprint_spec(config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{run / ckpt.CONFIG_FILE} has no valid fingerprint section ({exc})") from None
+        model = ckpt.load_model(run, checkpoint, config)
+        return cls(model, config, device, load_calibration(run, calibration, spec.n_bits))
 
     @torch.no_grad()
     def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
@@ -85,6 +85,12 @@ class Predictor:
         if not out:
             return np.zeros((0, self.spec.n_bits), dtype=np.float32)
         return self.calibration.apply(np.concatenate(out))
+
+
+def fingerprint_spec(config: dict) -> FingerprintSpec:
+    """The fingerprint a run's ``config.json`` names (``KeyError``/``TypeError``/``ValueError`` when it names none)."""
+    fp = config["fingerprint"]
+    return FingerprintSpec(name=str(fp["name"]), version=str(fp["version"]), n_bits=int(fp["n_bits"]))
 
 
 class BitFrequencyPredictor:

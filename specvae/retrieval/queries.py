@@ -3,7 +3,9 @@
 Spectra are read with :func:`specvae.readers.read_spectra` (MGF, MSP, mzML, JSON; one or many per file) and binned
 onto the model's grid. A record the reader marks unusable, or a spectrum with no peak on the grid (m/z 0-1100), is
 reported and skipped. A spectrum whose ion mode differs from the model's training ion mode is ranked with a warning.
-Each spectrum gets a file-safe ``label``: its id, name or title, else ``spectrum-<n>`` (1-based record number).
+Each spectrum gets a file-safe ``label``: its id, name or title, else ``spectrum-<n>``, with ``<n>`` its record number
+(counted from 0, like every record number specvae writes). Labels are unique within a file, ignoring case (a file
+system may): a label already taken gets ``-<n>`` appended. ``summary.tsv`` pairs each label with its record.
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ class QuerySet(NamedTuple):
 
 def _label(metadata: dict, record: int, used: set[str]) -> str:
     text = next((str(metadata[k]) for k in ("id", "name", "title") if str(metadata.get(k) or "").strip()), "")
-    label = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80] or f"spectrum-{record + 1}"
-    if label in used:
-        label = f"{label}-{record + 1}"
-    used.add(label)
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80] or f"spectrum-{record}"
+    base, k = label, 0
+    while label.lower() in used:
+        label = f"{base}-{record}" + (f"-{k}" if k else "")
+        k += 1
+    used.add(label.lower())
     return label
 
 
@@ -87,7 +91,7 @@ def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySe
             continue
         out.spectra.append(QuerySpectrum(rec.record, label, meta, bins, values, ion_mode or meta.get("ion_mode")))
     for s in out.skipped:
-        log.warning("%s: spectrum %s (record %d) skipped: %s", path, s.label, s.record + 1, s.reason)
+        log.warning("%s: spectrum %s (record %d) skipped: %s", path, s.label, s.record, s.reason)
     return out
 
 

@@ -9,21 +9,31 @@ and they are scored by :func:`~specvae.retrieval.scoring.rank_candidates`. The s
 - :class:`FromDatabase`: the structures of a database within ``ppm`` of the spectrum's precursor m/z, for its adducts
   (``--db``).
 
+With a candidate list (``OneList``), candidates whose monoisotopic mass does not fit the spectrum's precursor m/z are
+left out (:class:`MassChecked`, on by default in ``rank``): within ``ppm`` for the spectrum's adduct or the given
+ones, and for a spectrum that states none, for any common adduct of its ion mode. How many were left out is noted per
+spectrum in ``summary.tsv``.
+
 Output layout of :func:`rank_spectra`:
 
 - ``--out NAME.tsv``: exactly one usable spectrum; its ranking goes to ``NAME.tsv`` and, when asked for,
   ``NAME.casmi.tsv`` (CASMI submission) and ``NAME.fingerprint.tsv`` (predicted bit probabilities); rejected candidate
   rows go to ``NAME.rejects.tsv``.
-- ``--out DIR`` (anything not ending in ``.tsv``): one ``<label>.tsv`` (and ``.casmi.tsv``/``.fingerprint.tsv``) per
-  spectrum, ``summary.tsv`` (one row per spectrum, :data:`SUMMARY_COLUMNS`: candidates, best hit, or why it was
-  skipped) and ``rejects.tsv``. ``<label>``: see :mod:`specvae.retrieval.queries`.
+- ``--out DIR`` (anything not ending in ``.tsv``): the rankings in ``DIR/rankings/``, one ``<label>.tsv`` (and
+  ``.casmi.tsv``/``.fingerprint.tsv``) per spectrum, so that no spectrum title can name one of the run's own files;
+  ``DIR/summary.tsv`` (one row per spectrum, :data:`SUMMARY_COLUMNS`: its record number and label, candidates, best
+  hit, or why it was skipped, and notes), ``DIR/rejects.tsv`` and ``DIR/settings.yaml``. ``<label>``: see
+  :mod:`specvae.retrieval.queries` (unique within the file; a title that repeats gets the record number appended).
+
+Outputs are written whole or not at all: into a staging directory that replaces ``DIR`` at the end, by one process
+at a time (:mod:`specvae.outputs`); ``--overwrite`` replaces only an earlier ``rank`` output.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,22 +41,28 @@ from typing import NamedTuple
 
 import numpy as np
 
+from specvae import outputs
 from specvae.errors import InputError
+from specvae.retrieval.adducts import ADDUCTS, Adduct
 from specvae.retrieval.candidates import Candidates
-from specvae.retrieval.db import PPM
+from specvae.retrieval.db import PPM, check_ppm
 from specvae.retrieval.queries import SAMPLES, QuerySet, QuerySpectrum, adducts_for, load_query_spectra, predict
 from specvae.retrieval.scoring import Ranking, rank_candidates
 
+log = logging.getLogger("specvae.rank")
 SUMMARY_COLUMNS = ("label", "record", "precursor_mz", "ion_mode", "adducts", "n_candidates", "top_inchikey",
-                   "top_smiles", "top_score", "status")
+                   "top_smiles", "top_score", "status", "notes")
+RANKINGS = "rankings"  # the subdirectory of a directory output that holds one ranking per spectrum
+KIND = "rank"  # the kind of output directory (specvae.outputs)
 
 
 class Found(NamedTuple):
-    """The candidates of one spectrum, their packed fingerprints and the adducts they were queried for."""
+    """The candidates of one spectrum, their packed fingerprints, the adducts they were queried for and notes."""
 
     candidates: Candidates
     packed: np.ndarray
     adducts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class OneList:
@@ -87,6 +103,55 @@ class FromDatabase:
         return Found(cands, packed, tuple(a.name for a in chosen))
 
 
+class MassChecked:
+    """A candidate source whose candidates must fit the spectrum's precursor m/z: a candidate is kept when its ion
+    under one of the spectrum's adducts (:func:`mass_check_adducts`) lies within ``ppm`` of the precursor m/z (the
+    arithmetic of :mod:`specvae.retrieval.adducts`; ``[M]+``/``[M]-`` only for charged molecules, as in database
+    queries). How many were left out is a note of the spectrum; without a precursor m/z nothing is checked."""
+
+    def __init__(self, source, adducts: Sequence[str] | None, ppm: float):
+        self.source, self.adducts, self.ppm = source, adducts, ppm
+        self._arrays: tuple = (None, None, None)  # (candidates, masses, charges) of the last list seen
+
+    def __call__(self, spectrum: QuerySpectrum) -> Found | str:
+        found = self.source(spectrum)
+        if isinstance(found, str):
+            return found
+        mz = spectrum.precursor_mz
+        if mz is None:
+            return found._replace(notes=(*found.notes, "no precursor m/z: candidate masses not checked"))
+        chosen = mass_check_adducts(spectrum, self.adducts)
+        masses, charges = self._masses(found.candidates)
+        keep = np.zeros(len(masses), dtype=bool)
+        for adduct in chosen:
+            lo, hi = adduct.mass_window(mz, self.ppm)
+            keep |= (masses >= lo) & (masses <= hi) & (charges == adduct.molecule_charge)
+        if keep.all():
+            return found
+        names = ", ".join(a.name for a in chosen) if len(chosen) <= 3 else (
+            f"any of {len(chosen)} common {chosen[0].ion_mode}-mode adducts")
+        note = (f"{int((~keep).sum())} of {len(keep)} candidates left out: their mass does not fit precursor m/z "
+                f"{mz:g} within {self.ppm:g} ppm as {names}")
+        kept = np.flatnonzero(keep)
+        return Found(found.candidates.subset(kept), found.packed[kept], found.adducts, (*found.notes, note))
+
+    def _masses(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
+        """Masses (Da) and charges of ``candidates`` as arrays, computed once for a list used for every spectrum."""
+        if self._arrays[0] is not candidates:
+            self._arrays = (candidates, np.array([s.mass for s in candidates.structures], dtype=np.float64),
+                            np.array([s.charge for s in candidates.structures], dtype=np.int64))
+        return self._arrays[1], self._arrays[2]
+
+
+def mass_check_adducts(spectrum: QuerySpectrum, adducts: Sequence[str] | None = None) -> list[Adduct]:
+    """The adducts a candidate's mass is checked for: the given ones, else the spectrum's own when it states one,
+    else every common adduct of its ion mode (positive when unknown)."""
+    if adducts or spectrum.metadata.get("adduct"):
+        return adducts_for(spectrum, list(adducts) if adducts else None)
+    mode = "negative" if spectrum.ion_mode == "negative" else "positive"
+    return [a for a in ADDUCTS.values() if a.ion_mode == mode]
+
+
 @dataclass
 class Ranked:
     """One spectrum after the loop: its predicted bit probabilities and its ranking, or why it has none."""
@@ -96,6 +161,7 @@ class Ranked:
     ranking: Ranking | None = None
     adducts: tuple[str, ...] = field(default_factory=tuple)
     skipped: str = ""  # the reason, when there is no ranking
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bool = False,
@@ -112,18 +178,23 @@ def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bo
         if isinstance(found, str):
             yield Ranked(spectrum, p, skipped=found)
         else:
-            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed), found.adducts)
+            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed), found.adducts,
+                         notes=found.notes)
 
 
-def summary_row(item: Ranked) -> dict:
-    """The :data:`SUMMARY_COLUMNS` of a ranked (or skipped) spectrum."""
+def summary_row(item: Ranked, notes: Sequence[str] = ()) -> dict:
+    """The :data:`SUMMARY_COLUMNS` of a ranked (or skipped) spectrum; ``notes`` are added to its own."""
     s = item.spectrum
     best = item.ranking.best() if item.ranking is not None else None
-    status = f"skipped: {item.skipped}" if item.skipped else "ranked" if best is not None else "no candidates"
-    return {"label": s.label, "record": s.record + 1, "precursor_mz": s.precursor_mz, "ion_mode": s.ion_mode,
+    status = f"skipped: {item.skipped}" if item.skipped else RANKED if best is not None else NO_CANDIDATES
+    return {"label": s.label, "record": s.record, "precursor_mz": s.precursor_mz, "ion_mode": s.ion_mode,
             "adducts": ";".join(item.adducts), "n_candidates": len(item.ranking) if item.ranking is not None else 0,
             "top_inchikey": best[0].inchikey if best else None, "top_smiles": best[0].smiles if best else None,
-            "top_score": f"{best[1]:.6g}" if best else None, "status": status}
+            "top_score": f"{best[1]:.6g}" if best else None, "status": status,
+            "notes": "; ".join((*notes, *item.notes))}
+
+
+RANKED, NO_CANDIDATES = "ranked", "no candidates"
 
 
 def write_summary(rows: list[dict], path: Path) -> None:
@@ -134,47 +205,81 @@ def write_summary(rows: list[dict], path: Path) -> None:
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
-def _prepare_out(out: Path, overwrite: bool) -> Path:
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite to replace it or choose another --out")
-    tmp = out.with_name(out.name + ".tmp-rank")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
+def ranking_path(out: str | Path, label: str, suffix: str = ".tsv") -> Path:
+    """Where a directory output ``out`` holds the ranking (``.tsv``; ``.casmi.tsv``, ``.fingerprint.tsv``) of the
+    spectrum labelled ``label``."""
+    return Path(out) / RANKINGS / f"{label}{suffix}"
 
 
-def _finish(tmp: Path, out: Path) -> None:
-    if out.is_dir():
-        shutil.rmtree(out)
-    elif out.exists():
-        out.unlink()
-    os.replace(tmp, out)
+SINGLE_SUFFIXES = (".tsv", ".casmi.tsv", ".fingerprint.tsv", ".rejects.tsv")  # the files of an --out NAME.tsv
+
+
+def _check_out(out: Path, single: bool, overwrite: bool) -> None:
+    if not single:
+        outputs.check_replaceable(out, KIND, overwrite)
+        return
+    for suffix in SINGLE_SUFFIXES:
+        target = out.with_name(out.name[: -len(".tsv")] + suffix)
+        if target.exists() and (not overwrite or target.is_dir()):
+            raise FileExistsError(f"{target} exists; pass --overwrite to replace it or choose another --out"
+                                  if not target.is_dir() else f"{target} is a directory; choose another --out")
+
+
+def _publish_single(tmp: Path, out: Path) -> None:
+    """Move the files of a single-spectrum output into place; the names of this kind that the run did not write
+    (a rejects file of an earlier run) are removed, so that what is there afterwards is this run's."""
+    stem = out.name[: -len(".tsv")]
+    for suffix in SINGLE_SUFFIXES:
+        made, target = tmp / f"{stem}{suffix}", out.with_name(stem + suffix)
+        if made.exists():
+            os.replace(made, target)
+        elif target.is_file():
+            target.unlink()
 
 
 def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, candidates: str | Path | None = None,
                  db: str | Path | None = None, ppm: float = PPM, adducts: list[str] | None = None,
                  mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, casmi: bool = False,
-                 fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None, cache=None,
-                 workers: int = 1, overwrite: bool = False, progress: bool = False) -> dict:
+                 fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None,
+                 mass_check: bool = True, cache=None, workers: int = 1, overwrite: bool = False,
+                 progress: bool = False, record_settings: dict | None = None) -> dict:
     """Rank candidates for every spectrum of ``spectra`` (layout of the outputs: module docstring).
 
     ``out`` defaults to ``<name of spectra up to its first dot>.ranked`` in the working directory. Candidates come
-    from a ``candidates`` file (the same list for every spectrum) or from a structure database ``db`` (per spectrum,
-    by precursor m/z within ``ppm`` for ``adducts``; default the spectrum's adduct or ``[M+H]+`` / ``[M-H]-``).
-    ``mode`` ``"mean"`` uses the posterior mean, ``"sample"`` averages ``n_samples`` posterior samples. ``ion_mode``
-    overrides the polarity the files state (for files such as the CASMI 2016 MGFs, which say ``CHARGE=1+`` for
-    negative spectra). Returns counts: spectra read, ranked, skipped, candidate rows read and rejected.
+    from a ``candidates`` file (the same list for every spectrum; with ``mass_check``, the default, only those whose
+    mass fits the precursor m/z within ``ppm``) or from a structure database ``db`` (per spectrum, by precursor m/z
+    within ``ppm`` for ``adducts``; default the spectrum's adduct or ``[M+H]+`` / ``[M-H]-``). ``mode`` ``"mean"``
+    uses the posterior mean, ``"sample"`` averages ``n_samples`` posterior samples. ``ion_mode`` overrides the
+    polarity the files state (for files such as the CASMI 2016 MGFs, which say ``CHARGE=1+`` for negative spectra).
+    ``record_settings`` are written as ``settings.yaml`` into a directory output. Returns counts: spectra read,
+    ranked (at least one candidate), without candidates, skipped, candidate rows read and rejected.
     """
-    from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
-    from specvae.retrieval.db import StructureDB
-    from specvae.retrieval.scoring import write_casmi_submission, write_fingerprint, write_ranking
-
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")
     if ion_mode not in (None, "positive", "negative"):
         raise InputError(f"ion mode must be positive or negative, not {ion_mode!r}")
+    check_ppm(ppm)
+    if candidates is not None and not mass_check and ppm != PPM:
+        log.warning("--ppm %g has no effect: with --candidates it is the tolerance of the mass check, which is off",
+                    ppm)
     out = Path(out) if out is not None else Path(Path(spectra).name.split(".")[0] + ".ranked")
     single = out.suffix.lower() == ".tsv"
+    _check_out(out, single, overwrite)  # before any work; again under the lock
+    with outputs.locked(out):
+        _check_out(out, single, overwrite)
+        return _rank_into(spectra, predictor, out, single, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
+                          mode=mode, n_samples=n_samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
+                          top=top, ion_mode=ion_mode, mass_check=mass_check, cache=cache, workers=workers,
+                          progress=progress, record_settings=record_settings)
+
+
+def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, ppm, adducts, mode, n_samples, seed,
+               casmi, fingerprint_tsv, top, ion_mode, mass_check, cache, workers, progress, record_settings) -> dict:
+    """The body of :func:`rank_spectra`, run while holding the lock of ``out``."""
+    from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
+    from specvae.retrieval.db import StructureDB
+    from specvae.retrieval.scoring import write_casmi_submission, write_fingerprint, write_ranking
+
     queries = load_query_spectra(spectra, ion_mode=ion_mode)
     if single and len(queries.spectra) + len(queries.skipped) != 1:
         raise InputError(f"{spectra} holds {len(queries.spectra) + len(queries.skipped)} spectra; --out {out} names "
@@ -188,40 +293,52 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
         fixed = load_candidates(candidates, workers=workers, progress=progress, cache=cache)
         source = OneList(fixed, candidate_fingerprints(fixed.structures, predictor.spec, cache=cache, workers=workers,
                                                        progress=progress))
+        if mass_check:
+            source = MassChecked(source, adducts, ppm)
     else:
         store = StructureDB(db)
         store.check_spec(predictor.spec)
         source = FromDatabase(store, adducts, ppm)
-    tmp = _prepare_out(out, overwrite)
-    stem = out.stem if single else None
-    summary = [{"label": s.label, "record": s.record + 1, "n_candidates": 0, "status": f"skipped: {s.reason}"}
-               for s in queries.skipped]
-    n_rejected = 0
-    if fixed is not None and fixed.rejects:
-        n_rejected = write_rejects(fixed.rejects, tmp / (f"{stem}.rejects.tsv" if stem else "rejects.tsv"))
-    for item in rank_each(queries, probs, source, progress=progress):
-        summary.append(summary_row(item))
-        if item.ranking is None:
-            continue
-        base = tmp / (stem or item.spectrum.label)
-        write_ranking(item.ranking, base.with_name(base.name + ".tsv"), top=top)
-        if casmi:
-            write_casmi_submission(item.ranking, base.with_name(base.name + ".casmi.tsv"))
-        if fingerprint_tsv:
-            write_fingerprint(item.probs, base.with_name(base.name + ".fingerprint.tsv"))
-    if single:
-        if not (tmp / f"{stem}.tsv").exists():
-            shutil.rmtree(tmp)
-            raise InputError(f"nothing ranked for {spectra}: {summary[-1]['status']}")
-        for f in tmp.iterdir():
-            target = out.with_name(f.name)
-            if target.exists() and not overwrite:
-                raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
-            os.replace(f, target)
-        tmp.rmdir()
-    else:
-        write_summary(summary, tmp / "summary.tsv")
-        _finish(tmp, out)
-    return {"spectra": len(queries.spectra) + len(queries.skipped), "ranked": len(queries.spectra),
-            "skipped": len(queries.skipped), "candidate_rows": fixed.n_read if fixed else None,
-            "rejected_candidates": n_rejected, "out": str(out)}
+    tmp = outputs.staging(out, KIND)
+    try:
+        stem = out.name[: -len(".tsv")] if single else None
+        rankings = tmp if single else tmp / RANKINGS
+        rankings.mkdir(exist_ok=True)
+        summary = [{"label": s.label, "record": s.record, "n_candidates": 0, "status": f"skipped: {s.reason}"}
+                   for s in queries.skipped]
+        n_rejected = 0
+        if fixed is not None and fixed.rejects:
+            n_rejected = write_rejects(fixed.rejects, tmp / (f"{stem}.rejects.tsv" if stem else "rejects.tsv"))
+        trained = getattr(predictor, "ion_mode", None)
+        for item in rank_each(queries, probs, source, progress=progress):
+            mode_note = [f"{item.spectrum.ion_mode}-mode spectrum; the model was trained on {trained} spectra"] if (
+                trained and item.spectrum.ion_mode and item.spectrum.ion_mode != trained) else []
+            summary.append(summary_row(item, mode_note))
+            if item.ranking is None:
+                continue
+            base = rankings / (stem or item.spectrum.label)
+            write_ranking(item.ranking, base.with_name(base.name + ".tsv"), top=top)
+            if casmi:
+                write_casmi_submission(item.ranking, base.with_name(base.name + ".casmi.tsv"))
+            if fingerprint_tsv:
+                write_fingerprint(item.probs, base.with_name(base.name + ".fingerprint.tsv"))
+        statuses = [row["status"] for row in summary]
+        counts = {"spectra": len(summary), "ranked": statuses.count(RANKED),
+                  "no_candidates": statuses.count(NO_CANDIDATES),
+                  "skipped": sum(status.startswith("skipped") for status in statuses),
+                  "candidate_rows": fixed.n_read if fixed else None, "rejected_candidates": n_rejected,
+                  "out": str(out)}
+        if single:
+            if not (tmp / f"{stem}.tsv").exists():
+                raise InputError(f"nothing ranked for {spectra}: {summary[-1]['status']}")
+            _publish_single(tmp, out)
+        else:
+            write_summary(summary, tmp / "summary.tsv")
+            if record_settings is not None:
+                from specvae.settings import SETTINGS_FILE, write_settings
+
+                write_settings(tmp / SETTINGS_FILE, record_settings, "rank")
+            outputs.publish(tmp, out, KIND, durable=False)
+    finally:
+        outputs.discard(tmp)
+    return counts

@@ -184,7 +184,7 @@ def save(run: str | Path, calibrations: dict[str, Calibration], report: dict) ->
 
 def load(run: str | Path, kind: str = "auto", n_bits: int | None = None) -> Calibration:
     """The calibration ``kind`` of ``run`` (``auto``: the one its report recommends; identity when it has none)."""
-    from specvae.errors import InputError
+    from specvae.errors import CheckpointError, InputError
     from specvae.training import checkpoint as ckpt
 
     run = Path(run)
@@ -195,11 +195,19 @@ def load(run: str | Path, kind: str = "auto", n_bits: int | None = None) -> Cali
             raise InputError(f"{run} has no calibration (run `specvae calibrate --model {run}`)")
         return Calibration.identity(n_bits or 0)
     if kind == "auto":
-        kind = ckpt.read_json(run / CALIBRATION_REPORT).get("recommended", "none")
+        report = ckpt.read_json(run / CALIBRATION_REPORT)
+        kind = report.get("recommended", "none") if isinstance(report, dict) else None
+        if kind not in KINDS:
+            raise CheckpointError(f"{run / CALIBRATION_REPORT} recommends no known calibration ({kind!r}; known: "
+                                  f"{', '.join(KINDS)}); run `specvae calibrate --model {run}` again")
     if kind == "none":
         return Calibration.identity(n_bits or 0)
     tensors = ckpt.load_tensors(run / CALIBRATION_FILE)
-    return Calibration(kind, tensors[f"{kind}.scale"].numpy(), tensors[f"{kind}.shift"].numpy())
+    scale, shift = tensors.get(f"{kind}.scale"), tensors.get(f"{kind}.shift")
+    if scale is None or shift is None or scale.shape != shift.shape or (n_bits and scale.shape != (n_bits,)):
+        raise CheckpointError(f"{run / CALIBRATION_FILE} holds no {kind} calibration for {n_bits or 'these'} bits; "
+                              f"run `specvae calibrate --model {run}` again")
+    return Calibration(kind, scale.numpy(), shift.numpy())
 
 
 def plot_reliability(report: dict, path: str | Path) -> None:

@@ -17,7 +17,6 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,11 +27,13 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from specvae.errors import DeviceError, InputError
+from specvae import outputs
+from specvae.errors import CheckpointError, DeviceError, InputError
 from specvae.progress import counter
 from specvae.training import checkpoint as ckpt
 
 log = logging.getLogger("specvae.train")
+RUN = "run"  # the kind of output directory fit writes (specvae.outputs)
 
 
 @dataclass(frozen=True)
@@ -166,20 +167,41 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
 
 
 def check_run_directory(out: Path, resume: bool, overwrite: bool) -> None:
-    """Raise if ``out`` cannot be used: nothing to resume, or an existing run without ``overwrite``."""
+    """Raise if ``out`` cannot be used: nothing to resume, an existing run without ``overwrite``, or a directory that
+    specvae did not write (:func:`specvae.outputs.check_replaceable`).
+
+    A run directory of ours in which no epoch was completed (a run killed during its first epoch) holds nothing to
+    keep: it is started again without ``--overwrite``.
+    """
     if resume:
-        if not (out / ckpt.STATE_FILE).exists():
-            raise FileNotFoundError(2, "nothing to resume: no state.json (train without --resume)", str(out))
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        if not ckpt.committed(out):
+            raise FileNotFoundError(2, "nothing to resume: no epoch of this run was completed (no state.json); run the "
+                                       "same command without --resume to start it again", str(out))
+        return
+    if _interrupted_before_first_epoch(out):
+        return
+    if out.is_dir() and any(out.iterdir()) and not overwrite and outputs.is_ours(out, RUN):
         raise FileExistsError(f"{out} already holds a run; use --resume to continue it or --overwrite to replace it")
+    outputs.check_replaceable(out, RUN, overwrite)
+
+
+def _interrupted_before_first_epoch(out: Path) -> bool:
+    found = outputs.marker(out) if out.is_dir() else None
+    return found is not None and found.get("kind") == RUN and not ckpt.committed(out)
 
 
 def _prepare_directory(out: Path, resume: bool, overwrite: bool) -> None:
     check_run_directory(out, resume, overwrite)
-    if not resume:
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        out.mkdir(parents=True)
+    if resume:
+        if ckpt.recover(out) is not None:
+            log.info("%s: finished writing the last epoch an interrupted run had committed", out)
+        return
+    if out.exists():
+        if _interrupted_before_first_epoch(out):
+            log.info("%s holds a run that completed no epoch: starting it again", out)
+        outputs.remove_ours(out, RUN)
+    out.mkdir(parents=True)
+    outputs.write_marker(out, RUN)
 
 
 def fit(model, source: StepSource, evaluate: Callable[[torch.nn.Module], dict[str, float]], *, config: TrainConfig,
@@ -192,18 +214,29 @@ def fit(model, source: StepSource, evaluate: Callable[[torch.nn.Module], dict[st
     """
     out = Path(out_dir)
     rank, world = distributed(device)
+    with outputs.locked(out) if rank == 0 else contextlib.nullcontext():
+        return _fit(model, source, evaluate, config, out, run_info, device, select, resume, overwrite, progress,
+                    rank, world)
+
+
+def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, run_info: dict[str, Any],
+         device: torch.device, select: tuple[str, str], resume: bool, overwrite: bool, progress: bool, rank: int,
+         world: int) -> dict[str, Any]:
+    """The body of :func:`fit` (rank 0 holds the run directory's lock)."""
     main = rank == 0
     if main:
         _prepare_directory(out, resume, overwrite)
+    if world > 1:
+        dist.barrier()  # an interrupted epoch is installed before any process reads the run
     model.to(device)
     optimizer = make_optimizer(model, config)
     generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + rank)
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "best_epoch": None, "stopped": None}
     if resume:
-        saved = ckpt.read_json(out / ckpt.STATE_FILE)
+        saved = ckpt.read_state(out)
         ckpt.load_weights(out, ckpt.LAST, model)
         ckpt.load_optimizer(out, optimizer, saved["optimizer"])
-        generator.set_state(ckpt.load_tensors(out / "last-rng.safetensors")[f"rank{rank}"].to("cpu"))
+        _restore_rng(ckpt.load_tensors(out / ckpt.RNG_FILE), generator, rank, device)
         state.update({k: saved[k] for k in ("epoch", "best", "best_epoch")})
         state["step"] = saved.get("step", 0)
         log.info("resuming %s after epoch %d", out, state["epoch"])
@@ -261,18 +294,16 @@ def fit(model, source: StepSource, evaluate: Callable[[torch.nn.Module], dict[st
             value = record.get(select[0])
             if value is None or not math.isfinite(value):
                 raise InputError(f"evaluation returned no finite {select[0]!r}: {record}")
-            if state["best"] is None or sign * value < sign * state["best"]:
+            improved = state["best"] is None or sign * value < sign * state["best"]
+            if improved:
                 state.update(best=value, best_epoch=epoch)
-                ckpt.save_weights(out, ckpt.BEST, model)
             record["best_epoch"] = state["best_epoch"]
-            if config.save_every and epoch % config.save_every == 0:
-                ckpt.save_weights(out, f"epoch-{epoch}", model)
-            _save_last(out, model, optimizer, generator, state, epoch, world)
-            with open(out / ckpt.METRICS_FILE, "a") as fh:
-                fh.write(_json_line(record))
+            keep = improved, bool(config.save_every and epoch % config.save_every == 0)
+            _save_epoch(out, epoch, model, optimizer, _rng_states(generator, rank, world, device), state, record,
+                        keep)
             log.info("epoch %d: %s", epoch, _summary(record, select[0]))
         else:
-            _save_rng_only(generator)
+            _rng_states(generator, rank, world, device)
         state["epoch"] = epoch
         if world > 1:
             dist.barrier()
@@ -294,27 +325,45 @@ def _time_is_up(started: float, limit: float, world: int, device: torch.device, 
     return bool(flag.item())
 
 
-def _save_last(out, model, optimizer, generator, state, epoch, world) -> None:
-    ckpt.save_weights(out, ckpt.LAST, model)
-    opt_state = ckpt.save_optimizer(out, optimizer)
-    states = [generator.get_state()]
+def _rng_states(generator: torch.Generator, rank: int, world: int, device: torch.device) -> dict[str, Tensor]:
+    """Every process's random states, gathered (on every process, as DDP requires): the training generator
+    (``rank<i>``) and torch's global generators (``cpu<i>``, ``cuda<i>``: dropout draws from them)."""
+    mine = {"rank": generator.get_state(), "cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        mine["cuda"] = torch.cuda.get_rng_state(device)
+    gathered = [mine]
     if world > 1:
-        gathered = [torch.empty_like(states[0]) for _ in range(world)]
-        dist.all_gather_object(gathered, states[0])
-        states = gathered
-    ckpt.save_tensors(out / "last-rng.safetensors", {f"rank{i}": s for i, s in enumerate(states)})
-    ckpt.write_json(out / ckpt.STATE_FILE, {"epoch": epoch, "step": state["step"], "best": state["best"],
-                                            "best_epoch": state["best_epoch"], "optimizer": opt_state})
+        gathered = [None] * world
+        dist.all_gather_object(gathered, mine)
+    return {f"{key}{i}": value for i, states in enumerate(gathered) for key, value in states.items()}
 
 
-def _save_rng_only(generator) -> None:
-    dist.all_gather_object([None] * dist.get_world_size(), generator.get_state())
+def _restore_rng(saved: dict[str, Tensor], generator: torch.Generator, rank: int, device: torch.device) -> None:
+    if f"rank{rank}" not in saved:
+        raise CheckpointError(f"the saved random state has no entry for process {rank}; resume with as many "
+                              "processes as the run was started with")
+    generator.set_state(saved[f"rank{rank}"].to("cpu"))
+    if f"cpu{rank}" in saved:  # runs of earlier versions saved the training generator only
+        torch.set_rng_state(saved[f"cpu{rank}"].to("cpu"))
+    if device.type == "cuda" and f"cuda{rank}" in saved:
+        torch.cuda.set_rng_state(saved[f"cuda{rank}"].to("cpu"), device)
 
 
-def _json_line(record: dict) -> str:
-    import json
-
-    return json.dumps(record, sort_keys=True) + "\n"
+def _save_epoch(out: Path, epoch: int, model, optimizer, rng: dict[str, Tensor], state: dict, record: dict,
+                keep: tuple[bool, bool]) -> None:
+    """Epoch ``epoch``'s files as one unit (:func:`specvae.training.checkpoint.commit_epoch`): ``last`` weights,
+    optimiser and random states, ``best`` when it improved and ``epoch-N`` when asked for (``keep``)."""
+    weights = ckpt.state_dict(model)
+    optimizer_tensors, optimizer_rest = ckpt.split_optimizer(optimizer)
+    files = {f"{ckpt.LAST}.safetensors": lambda p: ckpt.write_tensors(p, weights),
+             ckpt.OPTIMIZER_FILE: lambda p: ckpt.write_tensors(p, optimizer_tensors),
+             ckpt.RNG_FILE: lambda p: ckpt.write_tensors(p, rng)}
+    if keep[0]:
+        files[f"{ckpt.BEST}.safetensors"] = lambda p: ckpt.write_tensors(p, weights)
+    if keep[1]:
+        files[f"epoch-{epoch}.safetensors"] = lambda p: ckpt.write_tensors(p, weights)
+    ckpt.commit_epoch(out, epoch, files, {"step": state["step"], "best": state["best"],
+                                          "best_epoch": state["best_epoch"], "optimizer": optimizer_rest}, record)
 
 
 def _summary(record: dict, selected: str) -> str:

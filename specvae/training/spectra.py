@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from specvae import __version__
+from specvae import __version__, outputs
 from specvae.chem.bits import VALIDATION_EPS, bit_cross_entropy
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.datasets.decoys import DecoySets, validation_decoys
 from specvae.datasets.spectra import DeviceSpectra, SpectraDataset, Streams, training_streams
-from specvae.errors import InputError
-from specvae.models import SUPERVISED, ModelConfig, build_model, count_parameters, spectra_model_config
+from specvae.errors import CheckpointError, InputError
+from specvae.models import SUPERVISED, build_model, count_parameters, spectra_model_config
 from specvae.models.config import resolve_preset
 from specvae.training import checkpoint as ckpt
 from specvae.training.loop import TrainConfig, check_run_directory, fit, is_main_process, resolve_device
@@ -175,12 +175,16 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
     check_run_directory(Path(out_dir), resume, overwrite)
     ds = SpectraDataset.load(data_dir)
     if resume:
-        saved = ckpt.read_json(Path(out_dir) / ckpt.CONFIG_FILE)
-        model_config = ModelConfig.from_dict(saved["model"])  # the architecture always comes from the checkpoint
-        if saved["data"]["sha256"] != ds.sha256:
-            log.warning("resuming on different data than the run started with (%s)", ds.path)
-        supervision, use_unpaired = saved["supervision"], saved["use_unpaired"]
-        select = saved["select"][0]
+        saved = ckpt.read_config(Path(out_dir))
+        model_config = ckpt.model_config(Path(out_dir), saved)  # the architecture always comes from the checkpoint
+        try:
+            if saved["data"]["sha256"] != ds.sha256:
+                log.warning("resuming on different data than the run started with (%s)", ds.path)
+            supervision, use_unpaired = saved["supervision"], saved["use_unpaired"]
+            select = saved["select"][0]
+        except (KeyError, TypeError, IndexError) as exc:
+            raise CheckpointError(f"{Path(out_dir) / ckpt.CONFIG_FILE} is not the config of a spectra run (no "
+                                  f"{exc})") from None
         retrieval_candidates = saved.get("retrieval_candidates", 0)
     else:
         chosen = resolve_preset(preset, device.type == "cuda")
@@ -233,7 +237,7 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
                   resume=resume, overwrite=overwrite, progress=progress)
     if calibrate and decoys is not None and summary["best_epoch"] is not None and is_main_process():
         ckpt.load_weights(Path(out_dir), ckpt.BEST, net)
-        with torch.no_grad():
+        with torch.no_grad(), outputs.locked(out_dir):
             report = _calibrate(net.eval(), data, ds.inchikey14[decoys.rows].astype(str), decoys, Path(out_dir),
                                 ckpt.BEST)
         summary["calibration"] = report["recommended"]
@@ -251,18 +255,24 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
     this for its best epoch after training.
     """
     run = Path(run_dir)
-    config = ckpt.read_json(run / ckpt.CONFIG_FILE)
-    ds = SpectraDataset.load(data_dir or config["data"]["path"])
-    if ds.sha256 != config["data"]["sha256"]:
-        log.warning("calibrating on different data than the run was trained on (%s)", ds.path)
+    ckpt.check_checkpoint_name(checkpoint)
     device = resolve_device(gpu)
-    model = build_model(ModelConfig.from_dict(config["model"]))
-    ckpt.load_weights(run, checkpoint, model)
+    config = ckpt.read_config(run)
+    try:
+        trained_on, seed = config["data"]["path"], config["train"]["seed"]
+        supervision, use_unpaired = config["supervision"], config["use_unpaired"]
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{run / ckpt.CONFIG_FILE} is not the config of a spectra run (no {exc})") from None
+    ds = SpectraDataset.load(data_dir or trained_on)
+    if ds.sha256 != config["data"].get("sha256"):
+        log.warning("calibrating on different data than the run was trained on (%s)", ds.path)
+    model = ckpt.load_model(run, checkpoint, config)
     data = DeviceSpectra(ds, device)
-    rows = training_streams(ds, config["supervision"], config["train"]["seed"], config["use_unpaired"]).validation
+    rows = training_streams(ds, supervision, seed, use_unpaired).validation
     decoys = validation_decoys(ds.path, rows, config.get("retrieval_candidates") or 100)
-    return _calibrate(model.to(device).eval(), data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint,
-                      strength)
+    with outputs.locked(run):
+        return _calibrate(model.to(device).eval(), data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint,
+                          strength)
 
 
 def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, run: Path, checkpoint: str,

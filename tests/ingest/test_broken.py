@@ -4,11 +4,13 @@ rejected. The corpus (tests/ingest/broken_corpus.py) has every case the issue li
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
 
 from specvae import schema
+from specvae.errors import InputError
 from specvae.ingest import Cleaning, ingest, read_spectra
 
 from . import broken_corpus as corpus
@@ -101,16 +103,19 @@ def test_truncated_mzml(tmp_path, fixtures):
     assert [r["reason"] for r in rejects] == ["truncated_record"]
 
 
-def test_empty_and_garbage_files(tmp_path):
+def test_empty_and_garbage_files_are_errors_not_empty_datasets(tmp_path):
     empty = tmp_path / "empty.msp"
     empty.write_bytes(b"")
     garbage = tmp_path / "garbage.mgf"
     garbage.write_bytes(b"\x00\xff\xfe random bytes\nno ions here\n")
-    report, rejects, table = _run(tmp_path, empty)
-    assert report["spectra"]["read"] == 0 and table.num_rows == 0
-    out = tmp_path / "g"
-    report = ingest([garbage], out, fingerprint="morgan2")
-    assert report["spectra"]["read"] == 0
+    binary = tmp_path / "binary.mgf"
+    binary.write_bytes(bytes(range(256)) * 16)
+    for path, message in ((empty, "empty.msp (MSP) holds no spectrum record"),
+                          (garbage, "garbage.mgf (MGF) holds no spectrum record"),
+                          (binary, "binary.mgf is not a text MGF file")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            ingest([path], tmp_path / "out", fingerprint="morgan2")
+        assert not (tmp_path / "out").exists()
 
 
 def test_negative_mode_corpus_with_cleaning_switched_off(tmp_path):

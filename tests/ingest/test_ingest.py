@@ -15,6 +15,7 @@ from specvae import schema
 from specvae.chem import fingerprints as fp
 from specvae.ingest import Cleaning, densify, ingest
 
+KEEP_ALL = Cleaning(ion_mode=None, ms_level=None, instrument_types=None, require_precursor=False)  # unusable only
 FIXTURE_FILES = ["massbank_sample29.msp", "mona_three.msp", "riken_five.msp", "gnps_thirty.mgf", "gnps_five.json",
                  "mona_two.json", "run_ms1_ms2.mzML", "casmi_challenge_082.mgf", "mona_gcms_ten.msp"]
 
@@ -37,7 +38,8 @@ def dataset(tmp_path_factory, fixtures):
 def test_dataset_files_schema_and_metadata(dataset):
     out, report = dataset
     assert sorted(p.name for p in out.iterdir()) == sorted([schema.DATASET_FILE, schema.REJECTS_FILE,
-                                                           schema.REPORT_FILE])
+                                                           schema.REPORT_FILE, schema.STANDARDISED_FILE,
+                                                           ".specvae-output"])
     pf = pq.ParquetFile(out / schema.DATASET_FILE)
     assert pf.schema_arrow.remove_metadata() == schema.arrow_schema(2048)
     meta = pf.schema_arrow.metadata
@@ -151,7 +153,8 @@ def test_atomic_output_on_failure(tmp_path, fixtures, monkeypatch):
         ingest([fixtures / "ingest" / "massbank_sample29.msp"], tmp_path / "new", fingerprint="morgan2")
     assert (out / schema.REPORT_FILE).read_text() == before, "the previous dataset is untouched"
     assert not (tmp_path / "new").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"], "no temporary directories left behind"
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
+    assert left == ["ds"], "no temporary directories left behind"
 
 
 def test_overwrite_rules(tmp_path, fixtures):
@@ -165,7 +168,7 @@ def test_overwrite_rules(tmp_path, fixtures):
     other = tmp_path / "precious"
     other.mkdir()
     (other / "thesis.tex").write_text("do not delete")
-    with pytest.raises(FileExistsError, match="does not look like a specvae dataset"):
+    with pytest.raises(FileExistsError, match="specvae did not write it"):
         ingest(src, other, fingerprint="morgan2", overwrite=True)
     assert (other / "thesis.tex").exists()
 
@@ -261,7 +264,7 @@ def test_packaged_demo_sample_is_open_and_ingests(tmp_path):
 
 @pytest.mark.parametrize("name", FIXTURE_FILES + ["nist_five.msp", "casmi_challenge_001.mgf", "casmi_training_001.mgf"])
 def test_read_equals_written_plus_rejected_on_every_fixture(tmp_path, fixtures, name):
-    report = ingest([fixtures / "ingest" / name], tmp_path / "o", fingerprint="morgan2")
+    report = ingest([fixtures / "ingest" / name], tmp_path / "o", fingerprint="morgan2", cleaning=KEEP_ALL)
     s = report["spectra"]
     assert s["read"] > 0 and s["read"] == s["written"] + s["rejected"]
     rejects = (tmp_path / "o" / schema.REJECTS_FILE).read_text().splitlines()
@@ -294,3 +297,13 @@ def test_excluded_licenses_are_rejected_with_the_reason(tmp_path):
     licenses = set(pq.read_table(tmp_path / "no_sa" / schema.DATASET_FILE, columns=[schema.LICENSE]).column(0)
                    .to_pylist())
     assert licenses == {"CC BY", "CC0", "dl-de/by-2-0"}
+
+
+def test_an_ingest_that_would_write_no_spectrum_is_an_error_and_writes_nothing(tmp_path, fixtures):
+    from specvae.errors import InputError
+
+    with pytest.raises(InputError, match=r"every one of the 30 spectra read was rejected \(require_instrument_type 22, "
+                                         r"require_ion_mode 8\); nothing written; to keep them: --instrument-type any"):
+        ingest([fixtures / "ingest" / "gnps_thirty.mgf"], tmp_path / "o", fingerprint="morgan2")
+    assert not (tmp_path / "o").exists()
+

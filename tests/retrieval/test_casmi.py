@@ -56,7 +56,8 @@ def test_oracle_ranks_every_answer_first(casmi, tmp_path):
     m = summary["metrics"]
     assert m["all"]["top1"] == 3 and m["all"]["median_rank"] == 1.0
     assert m["negative"]["challenges"] == 1 and m["positive"]["challenges"] == 2
-    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == ["results.tsv", "summary.json", "summary.md",
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [".specvae-output", "results.tsv", "summary.json",
+                                                                  "summary.md",
                                                                    "topk.png"]
     rows = [line.split("\t") for line in (tmp_path / "ev" / "results.tsv").read_text().splitlines()]
     assert [r[0] for r in rows[1:]] == list(ANSWERS) and [r[4] for r in rows[1:]] == ["9", "17", "11"]

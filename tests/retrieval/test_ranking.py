@@ -39,27 +39,28 @@ def files(tmp_path):
 def test_directory_output_with_a_spectrum_without_peaks_and_invalid_candidates(files):
     oracle = OraclePredictor(["c1ccccc1O", "CCO"])  # spectrum 1 looks like phenol, the next usable one like ethanol
     counts = rank_spectra(files / "three.mgf", oracle, files / "out", candidates=files / "cands.csv", casmi=True,
-                          fingerprint_tsv=True)
+                          fingerprint_tsv=True, mass_check=False)
     assert counts == {**counts, "spectra": 3, "ranked": 2, "skipped": 1, "candidate_rows": 5, "rejected_candidates": 1}
     out = files / "out"
-    assert sorted(p.name for p in out.iterdir()) == [
-        "first.casmi.tsv", "first.fingerprint.tsv", "first.tsv", "rejects.tsv", "summary.tsv", "third.casmi.tsv",
-        "third.fingerprint.tsv", "third.tsv"]
-    first = [line.split("\t") for line in (out / "first.tsv").read_text().splitlines()]
+    assert sorted(p.name for p in out.iterdir()) == [".specvae-output", "rankings", "rejects.tsv", "summary.tsv"]
+    assert sorted(p.name for p in (out / "rankings").iterdir()) == [
+        "first.casmi.tsv", "first.fingerprint.tsv", "first.tsv", "third.casmi.tsv", "third.fingerprint.tsv",
+        "third.tsv"]
+    first = [line.split("\t") for line in (out / "rankings" / "first.tsv").read_text().splitlines()]
     assert first[1][4] == "c2" and first[1][0] == "1", "phenol first"
     assert sorted(r[4] for r in first[1:]) == ["c1", "c2", "c5"], "c4 (ethanol again) merged into c1"
     assert [r[6] for r in first[1:] if r[4] == "c1"] == ["c4"], "the merged duplicate's id is listed"
-    third = [line.split("\t") for line in (out / "third.tsv").read_text().splitlines()]
+    third = [line.split("\t") for line in (out / "rankings" / "third.tsv").read_text().splitlines()]
     assert third[1][4] == "c1"
     summary = (out / "summary.tsv").read_text()
-    assert "empty\t2\t\t\t\t0\t\t\t\tskipped: no peaks on the m/z grid" in summary
+    assert "empty\t1\t\t\t\t0\t\t\t\tskipped: no peaks on the m/z grid" in summary, "records count from 0"
     assert "C1CC(" in (out / "rejects.tsv").read_text()
     assert oracle.calls == [((2, 11000), "mean", 1, 0)], "one batch of the two usable spectra"
 
 
 def test_single_file_output(files):
     rank_spectra(files / "one.mgf", OraclePredictor(["CC(=O)O"]), files / "ranked.tsv", candidates=files / "cands.csv",
-                 casmi=True, mode="sample", n_samples=4)
+                 casmi=True, mode="sample", n_samples=4, mass_check=False)
     assert {p.name for p in files.iterdir()} >= {"ranked.tsv", "ranked.casmi.tsv", "ranked.rejects.tsv"}
     assert (files / "ranked.tsv").read_text().splitlines()[1].split("\t")[4] == "c5"
     with pytest.raises(FileExistsError):
@@ -109,3 +110,47 @@ def test_candidates_from_the_database(files, fixtures):
     rows = [line.split("\t") for line in (files / "r.tsv").read_text().splitlines()]
     assert rows[0][-1] == "adduct" and rows[1][4] == "CID:227", "anthranilic acid first"
     assert all(r[-1] == "[M+H]+" for r in rows[1:]) and len(rows) > 15
+
+
+def _summary(out):
+    lines = (out / "summary.tsv").read_text().splitlines()
+    return [dict(zip(lines[0].split("\t"), line.split("\t"))) for line in lines[1:]]
+
+
+def test_mass_check_keeps_the_candidates_that_fit_the_precursor(files, caplog):
+    oracle = OraclePredictor(["c1ccccc1O", "CCO"])
+    counts = rank_spectra(files / "three.mgf", oracle, files / "out", candidates=files / "cands.csv")
+    assert counts == {**counts, "spectra": 3, "ranked": 1, "no_candidates": 1, "skipped": 1}
+    rows = {r["label"]: r for r in _summary(files / "out")}
+    assert rows["first"]["n_candidates"] == "1" and rows["first"]["status"] == "ranked"
+    assert rows["first"]["notes"].startswith("2 of 3 candidates left out: their mass does not fit precursor m/z 95.05")
+    assert rows["third"]["n_candidates"] == "0" and rows["third"]["status"] == "no candidates", (
+        "ethanol's [M+H]+ is 47.0491, 19 ppm from 47.05")
+    assert "c5" not in (files / "out" / "rankings" / "first.tsv").read_text(), "acetic acid (60 Da) is not 94 Da"
+    wide = rank_spectra(files / "three.mgf", oracle, files / "wide", candidates=files / "cands.csv", ppm=5e5)
+    assert {r["n_candidates"] for r in _summary(files / "wide") if r["status"] == "ranked"} == {"3"}, (
+        "--ppm is the tolerance of the mass check")
+    assert wide["ranked"] == 2
+    with caplog.at_level(logging.WARNING, logger="specvae"):
+        rank_spectra(files / "one.mgf", oracle, files / "off", candidates=files / "cands.csv", mass_check=False,
+                     ppm=3)
+    assert "--ppm 3 has no effect" in caplog.text
+
+
+@pytest.mark.parametrize("ppm", [-5, 0, float("nan")])
+def test_ppm_must_be_positive(files, ppm):
+    with pytest.raises(InputError, match="--ppm must be a positive number"):
+        rank_spectra(files / "one.mgf", OraclePredictor(["CCO"]), files / "o", candidates=files / "cands.csv",
+                     ppm=ppm)
+    assert not (files / "o").exists()
+
+
+def test_duplicate_candidate_ids_naming_two_structures_are_rejected(files):
+    (files / "dup.csv").write_text("id,smiles\nc1,CCO\nc1,OCC\nc2,c1ccccc1O\nc2,CC(=O)O\n")
+    counts = rank_spectra(files / "three.mgf", OraclePredictor(["CCO"]), files / "out", candidates=files / "dup.csv",
+                          mass_check=False)
+    assert counts["rejected_candidates"] == 1
+    rejects = (files / "out" / "rejects.tsv").read_text()
+    assert "duplicate_id: id 'c2' already names another structure (row 2)" in rejects and "CC(=O)O" in rejects
+    ranked = (files / "out" / "rankings" / "third.tsv").read_text()
+    assert "CC(=O)O" not in ranked and ranked.count("\tc1\t") == 1, "the same id twice for one structure: merged"

@@ -59,7 +59,7 @@ def test_fit_writes_the_run_and_keeps_the_best_epoch(tmp_path, direction, best_e
     run = tmp_path / "r"
     assert {p.name for p in run.iterdir()} == {"config.json", "best.safetensors", "last.safetensors",
                                               "last-optimizer.safetensors", "last-rng.safetensors", "state.json",
-                                              "metrics.jsonl"}
+                                              "metrics.jsonl", ".specvae-output"}
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3] and all(r["steps"] == 3 for r in records)
     assert records[-1]["best_epoch"] == best_epoch and summary["best_epoch"] == best_epoch
@@ -100,9 +100,10 @@ def test_run_directory_rules(tmp_path):
     check_run_directory(tmp_path / "empty", resume=False, overwrite=False)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(FileExistsError, match="--overwrite"):
         check_run_directory(tmp_path / "full", resume=False, overwrite=False)
-    check_run_directory(tmp_path / "full", resume=False, overwrite=True)
+    with pytest.raises(FileExistsError, match="specvae did not write it"):
+        check_run_directory(tmp_path / "full", resume=False, overwrite=True)
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         check_run_directory(tmp_path / "full", resume=True, overwrite=False)
 
