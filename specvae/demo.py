@@ -142,6 +142,6 @@ def _run(out: Path, epochs: int, progress: bool) -> dict:
         "out": str(out), "spectra": report["spectra"]["written"], "structures": n_candidates,
         "best_epoch": summary["best_epoch"], "epochs": summary["epochs"], "select": summary["select"],
         "validation": records[-1] if records else {}, "baseline": config.get("bit_frequency_baseline", {}),
-        "calibrated_val_fp_ce": calibration.get("out_of_fold", {}).get("temperature", {}).get("fp_ce"),
+        "calibrated_val_fp_ce": calibration.get("out_of_fold", {}).get(calibration.get("recommended"), {}).get("fp_ce"),
         "test_spectra": len(truth), "ranking": ranking, "random_median_rank": (n_candidates + 1) / 2,
     }
