@@ -103,7 +103,7 @@ def test_outputs(tmp_path):
         "rank", "cross_entropy_nats", "probability", "tanimoto", "adduct", "ppm", "formula", "monoisotopic_mass",
         "inchikey", "smiles", "id", "name", "merged_ids"]
     assert lines[1].split("\t") == ["1", "1.02165", "0.972973", "0.5", "", "", "C2H6O", "46.04186",
-                                     "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "CCO", "a", "", ""]
+                                     "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "CCO", "a", "name0", ""]
     write_casmi_submission(ranking, tmp_path / "c.tsv")
     rows = [line.split("\t") for line in (tmp_path / "c.tsv").read_text().splitlines()]
     assert [r[0] for r in rows] == ["CCO", "CCCCCC"]
