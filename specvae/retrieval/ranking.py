@@ -381,7 +381,8 @@ def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, p
                   "no_candidates": statuses.count(NO_CANDIDATES),
                   "skipped": sum(status.startswith("skipped") for status in statuses),
                   "candidate_rows": fixed.n_read if fixed else None, "rejected_candidates": n_rejected,
-                  "out": str(out)}
+                  "out": str(out), "report": str(out.with_name(f"{stem}.report.html") if single else out / REPORT)
+                  if report else None}
         if single:
             if not (tmp / f"{stem}.tsv").exists():
                 raise InputError(f"nothing ranked for {spectra}: {summary[-1]['status']}")
