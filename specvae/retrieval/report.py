@@ -142,10 +142,10 @@ class ReportWriter:
     """
 
     def __init__(self, path: str | Path, names: list[str] | None, title: str = "specvae ranking", model: str = "",
-                 answers: dict[str, str] | None = None, page_size: int = PAGE_SIZE):
+                 answers: dict[str, str] | None = None, page_size: int | None = None):
         self.path, self.names, self.title, self.model = Path(path), names, title, model
         self.answers = answers or {}
-        self.page_size = page_size
+        self.page_size = page_size or PAGE_SIZE
         self.rows: list[tuple[int, str, str]] = []  # the overview table: page, anchor, row (href to fill in)
         self.sections: list[str] = []  # of the current page
         self.pages = 0  # pages written to files

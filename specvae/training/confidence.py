@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,7 +203,7 @@ def fit_confidence(probs: np.ndarray, fingerprints: np.ndarray, candidates: np.n
         return ConfidenceModel(report={"spectra": int(len(set(which.tolist()))), "lists": len(lists)})
     temperature = _fit_temperature(lists)
     x[:, 2] = [candidate_probabilities(s, temperature).max() for s in lists]
-    fold = np.array([int.from_bytes(str(k).encode()[-4:], "little") % 2 for k in keys[which]])
+    fold = np.array([zlib.crc32(str(k).encode()) % 2 for k in keys[which]])  # halves of the structures
     oof = np.empty(len(y))
     for f in (0, 1):
         if (fold != f).sum() < 10 or y[fold != f].min() == y[fold != f].max():
