@@ -241,6 +241,10 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
             report = _calibrate(net.eval(), data, ds.inchikey14[decoys.rows].astype(str), decoys, Path(out_dir),
                                 ckpt.BEST, dataset_file=ds.path)
         summary["calibration"] = report["recommended"]
+    if is_main_process():
+        from specvae.training.plots import plot_training_curve
+
+        plot_training_curve(out_dir)
     return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes(),
             "select": select}
 

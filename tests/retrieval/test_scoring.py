@@ -11,8 +11,8 @@ from specvae.chem.structures import parse_many
 from specvae.readers.structures import StructureRecord
 from specvae.retrieval.candidates import merge_rows
 from specvae.retrieval.scoring import (
-    average_ranks,
     RANK_COLUMNS,
+    average_ranks,
     rank_candidates,
     score_bits,
     score_packed,
