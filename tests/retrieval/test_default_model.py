@@ -91,3 +91,21 @@ def test_the_default_model_ships_a_confidence():
     assert model.has_confidence and model.temperature > 1
     assert model.confidence([[50.0, 1.0, 0.9, 3.0]]) > model.confidence([[0.5, 0.01, 0.2, 6.0]]), \
         "a large gap to the runner-up means more confidence than a close call among many"
+
+
+def test_evaluate_casmi_without_model_uses_the_default_model(tmp_path, fixtures):
+    import json
+
+    root = fixtures / "casmi"
+    result = invoke("-q", "evaluate", "casmi", "--challenges", root / "spectra_raw_mgf" / "challenge", "--solutions",
+                    root / "solutions" / "casmi_2016_challenge_test.csv", "--candidates", root / "candidates",
+                    "--out", tmp_path / "ev", "--ion-mode", "positive")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["settings"]["model"] == "default (packaged)"
+    assert summary["confidence"]["challenges"] == 2 and len(summary["confidence"]["bins"]) == 6
+    assert "## Confidence of the top hit" in (tmp_path / "ev" / "summary.md").read_text()
+    results = pd.read_csv(tmp_path / "ev" / "results.tsv", sep="\t")
+    assert results["confidence"].between(0, 1).all() and results["top1_right"].eq(results["rank"] == 1).all()
+    page = (tmp_path / "ev" / "report.html").read_text()
+    assert page.count('<section class="spectrum"') == 2 and "right answer" in page
