@@ -13,7 +13,8 @@ Steps (each the library function behind a CLI command, so every step can be repe
    whose weights fit the package in float16 (under 25 MB), best epoch by validation Top-1, calibrated afterwards;
 4. ``specvae evaluate casmi`` on the 127 positive CASMI 2016 challenges with their candidate lists;
 5. the package folder: weights of the best epoch as float16 safetensors, ``config.json``, the calibration, the
-   per-epoch metrics, the CASMI summary and ``MODEL_CARD.md`` with the numbers filled in.
+   per-epoch metrics, the confidence of rankings (``confidence.json``, fitted by ``train`` on the validation split),
+   the CASMI summary and ``MODEL_CARD.md`` with the numbers filled in.
 """
 
 from __future__ import annotations
@@ -107,19 +108,34 @@ def package(run: Path, data: Path, excluded: Path, evaluation: dict, summary: di
     config = json.loads((run / ckpt.CONFIG_FILE).read_text())
     config["data"]["path"] = "MassBank_LC-MSMS_positive.msp.gz, NC/ND licences and exclusions left out"
     (tmp / ckpt.CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    for name in ("calibration.json", "calibration.safetensors", ckpt.METRICS_FILE):
+    for name in ("calibration.json", "calibration.safetensors", "confidence.json", ckpt.METRICS_FILE):
         shutil.copy(run / name, tmp / name)
     shutil.copy(excluded, tmp / "excluded_inchikeys.txt")
     (tmp / "casmi2016.json").write_text(json.dumps(evaluation["metrics"], indent=2, sort_keys=True) + "\n")
     report = json.loads((data / "report.json").read_text())
-    (tmp / "MODEL_CARD.md").write_text(model_card(config, report, evaluation["metrics"], summary, run))
+    (tmp / "MODEL_CARD.md").write_text(model_card(config, report, evaluation["metrics"], summary, run,
+                                                  evaluation.get("confidence")))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out} ({size / 1e6:.1f} MB)")
 
 
-def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Path) -> str:
+def confidence_fields(run: Path, casmi: dict | None) -> dict:
+    """The numbers of the card's confidence section (``confidence.json`` of the run, CASMI's confidence summary)."""
+    c = json.loads((run / "confidence.json").read_text())
+    oof = c["out_of_fold"]
+    casmi = casmi or {"confident": 0, "confident_right": 0, "mean_confidence": float("nan"), "top1_right": 0}
+    return dict(conf_spectra=c["spectra"], conf_lists=c["lists"], conf_t=f"{c['temperature']:.1f}",
+                conf_rate=f"{100 * c['top1_right']:.1f}", conf_brier=f"{oof['brier']:.3f}",
+                conf_brier0=f"{oof['brier_constant']:.3f}", conf_confident=oof["confident"],
+                conf_confident_right=f"{100 * (oof['confident_right'] or 0):.1f}",
+                casmi_confident=casmi["confident"], casmi_confident_right=casmi["confident_right"],
+                casmi_mean=f"{casmi['mean_confidence']:.2f}", casmi_right=casmi["top1_right"])
+
+
+def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Path,
+               casmi_confidence: dict | None = None) -> str:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     best = next(r for r in records if r["epoch"] == summary["best_epoch"])
     base = config["bit_frequency_baseline"]
@@ -140,6 +156,7 @@ def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Pa
         base_top10=round(base["val_top10"], 3), cal_ce=round(cal["out_of_fold"]["temperature"]["fp_ce"], 1),
         temperature=round(cal["temperature"], 2), ece=round(cal["out_of_fold"]["none"]["ece"], 4),
         cal_ece=round(cal["out_of_fold"]["temperature"]["ece"], 4), recommended=cal["recommended"],
+        **confidence_fields(run, casmi_confidence),
     )
     return MODEL_CARD.format(**fields)
 
@@ -183,6 +200,24 @@ spectra.
   over bits {ece} -> {cal_ece}. `rank` applies the `{recommended}` calibration by default.
 - **CASMI 2016, 127 positive challenges, the organisers' candidate lists**: Top-1 {top1}, Top-3 {top3},
   Top-10 {top10}, median rank {median}, mean rank {mean} (CSI:FingerID at the contest: Top-1 70, Top-10 100).
+
+## Candidate probabilities and confidence
+
+`confidence.json` (fitted on the validation split: each of its {conf_spectra:,} spectra ranks its own structure among
+its nearest structures in mass, lists of 2 to 1,000 candidates, {conf_lists:,} lists in all):
+
+- **probability** of a candidate: softmax of -cross-entropy / T over a spectrum's candidates, T = {conf_t} nats
+  (fitted so that the right answer gets the highest likelihood; it is large because the cross-entropy sums 2149 bits
+  as if they were independent);
+- **confidence** that the top hit is right: logistic regression on the gap between the first two candidates'
+  cross-entropies (raw and per differing bit), the top probability and log(number of candidates). Out of fold (two
+  halves of the validation structures): the top hit is right in {conf_rate} % of the lists; Brier score
+  {conf_brier} (predicting that rate for every list: {conf_brier0}); of the {conf_confident:,} lists with confidence
+  >= 0.5, {conf_confident_right} % have the right top hit.
+- On CASMI 2016 (127 positive challenges, organisers' lists; never seen in fitting): {casmi_confident} top hits get
+  confidence >= 0.5 and {casmi_confident_right} of them are right; the mean confidence {casmi_mean} is below the
+  share of right top hits ({casmi_right} of 127): on these harder lists the confidence is conservative
+  (docs/ranking.md has the reliability table).
 
 ## Rebuild
 

@@ -138,10 +138,48 @@ def _run(out: Path, epochs: int, progress: bool) -> dict:
     records = [r for r in ckpt.read_metrics(out / "run") if r["epoch"] == summary["best_epoch"]]
     calibration = ckpt.read_json(out / "run" / "calibration.json") if (out / "run" / "calibration.json").exists() \
         else {}
-    return {
+    result = {
         "out": str(out), "spectra": report["spectra"]["written"], "structures": n_candidates,
         "best_epoch": summary["best_epoch"], "epochs": summary["epochs"], "select": summary["select"],
         "validation": records[-1] if records else {}, "baseline": config.get("bit_frequency_baseline", {}),
         "calibrated_val_fp_ce": calibration.get("out_of_fold", {}).get(calibration.get("recommended"), {}).get("fp_ce"),
         "test_spectra": len(truth), "ranking": ranking, "random_median_rank": (n_candidates + 1) / 2,
+        "report": str(out / "ranked" / "report.html"), "training_curve": str(out / "run" / "training_curve.png"),
     }
+    import json
+
+    outputs.write_atomically(out / SUMMARY_JSON, json.dumps(result, indent=2) + "\n")
+    outputs.write_atomically(out / SUMMARY_TEXT, summary_text(result) + "\n")
+    return result
+
+
+SUMMARY_JSON, SUMMARY_TEXT = "summary.json", "summary.txt"  # the demo's summary, as data and as printed
+NAMES = {"svae": "SVAE trained here", "default": "default model (packaged)", "bit_frequency": "bit-frequency baseline"}
+
+
+def summary_text(s: dict) -> str:
+    """The summary ``specvae demo`` prints (and writes to ``summary.txt``), from the dict :func:`run_demo` returns."""
+    out = s["out"]
+    v, b, r = s["validation"], s["baseline"], s["ranking"]
+    lines = [f"ingested {s['spectra']:,} spectra of {s['structures']} structures; trained an SVAE, best epoch "
+             f"{s['best_epoch']} of {s['epochs']} by {s['select']}"]
+    if "val_top1" in v and "val_top1" in b:
+        lines.append(f"validation spectra, each ranking its structure among 100 of similar mass: Top-1 "
+                     f"{v['val_top1']:.0%} (bit-frequency baseline {b['val_top1']:.0%}), Top-10 {v['val_top10']:.0%} "
+                     f"({b['val_top10']:.0%})")
+    ce = s["calibrated_val_fp_ce"] or v.get("val_fp_ce")
+    if ce is not None and "val_fp_ce" in b:
+        lines.append(f"validation fingerprint cross-entropy {ce:.1f} nats per spectrum"
+                     f"{' (calibrated)' if s['calibrated_val_fp_ce'] else ''}; predicting each bit's training "
+                     f"frequency instead: {b['val_fp_ce']:.1f}; lower is better")
+    lines.append(f"ranked all {s['structures']} structures for each of {s['test_spectra']} test spectra "
+                 f"(structures never seen in training); where the true structure ranks:")
+    for key, m in r.items():
+        lines.append(f"  {NAMES[key]:<26} Top-1 {m['top1']:>3}, Top-5 {m['top5']:>3}, Top-10 {m['top10']:>3}; "
+                     f"median rank {m['median_rank']:g}")
+    lines.append(f"  {'random ordering':<26} median rank {s['random_median_rank']:g}")
+    lines.append(f"outputs: {out}/data (ingest), {out}/run (model; training_curve.png), {out}/ranked (one ranking "
+                 f"per test spectrum), {out}/ranked-default-model, {out}/ranked-bit-frequency")
+    lines.append(f"open {s['report']} in a browser: every test spectrum with its top candidates drawn; this summary "
+                 f"is in {out}/{SUMMARY_TEXT} and {out}/{SUMMARY_JSON}")
+    return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -20,8 +22,14 @@ def test_demo_runs_every_stage(tmp_path, monkeypatch):
         assert name in result.output
     for part in ("data/dataset.parquet", "data/report.json", "run/best.safetensors", "run/metrics.jsonl",
                  "test_spectra.mgf", "candidates.csv", "ranked/summary.tsv", "ranked-default-model/summary.tsv",
-                 "ranked-bit-frequency/summary.tsv", "run/calibration.json"):
+                 "ranked-bit-frequency/summary.tsv", "run/calibration.json", "run/confidence.json",
+                 "run/training_curve.png", "ranked/report.html", "summary.json", "summary.txt"):
         assert (out / part).exists(), part
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_spectra"] == 189 and set(summary["ranking"]) == {"svae", "default", "bit_frequency"}
+    assert summary["report"] == str(out / "ranked" / "report.html") and "report.html in a browser" in result.output
+    assert (out / "summary.txt").read_text().strip() in result.output, "the text printed is the text written"
+    assert (out / "run" / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(list((out / "ranked" / "rankings").glob("*.tsv"))) == 189, "one ranking per test spectrum"
     again = CliRunner().invoke(app, ["-q", "demo", "--out", str(out), "--epochs", "1"])
     assert again.exit_code == 1 and "--overwrite" in again.output

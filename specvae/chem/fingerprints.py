@@ -215,3 +215,24 @@ def compute_smiles(smiles: Sequence[str], fingerprinter, workers: int = 1, progr
                 out[start:start + rows] = np.unpackbits(packed, axis=1, count=n_bits)
                 advance(rows)
     return out
+
+
+FAMILY_TITLES = {"laggner": "Laggner", "pubchem": "PubChem", "klekota_roth": "Klekota-Roth", "maccs": "MACCS"}
+
+
+def bit_names(spec) -> list[str]:
+    """A readable name for every bit of the fingerprint ``spec`` (a :class:`FingerprintSpec`): the family, its bit
+    number and the substructure, e.g. ``"PubChem 341: C(=O)N"``, ``"Laggner 0: Primary_carbon"``, ``"MACCS key 8:
+    [!#6;!#1]1~*~*~*~1"``; ``"Morgan bit 17"`` for a hashed fingerprint."""
+    if spec.name in ("specvae", "specvae-pool"):
+        bits = get_fingerprinter(spec.name, n_bits=spec.n_bits).bits
+        names = []
+        for b in bits:
+            what = b.definition if b.family == "maccs" or not b.name else b.name  # MACCS names are "key N"
+            label = f"MACCS key {b.family_bit + 1}" if b.family == "maccs" else \
+                f"{FAMILY_TITLES.get(b.family, b.family)} {b.family_bit}"
+            names.append(f"{label}: {what}")
+        return names
+    if spec.name == "maccs":
+        return [f"MACCS key {i + 1}" for i in range(spec.n_bits)]
+    return [f"{spec.name} bit {i}" for i in range(spec.n_bits)]

@@ -14,7 +14,8 @@ import typer
 CONFIG = typer.Option(None, "--config", help="Settings file (YAML, TOML or JSON) with this command's settings, e.g. "
                                              "the settings.yaml a run wrote; options given here override it.")
 MODEL = typer.Option(None, "--model", "-m", help="Run directory written by `specvae train` (or a dataset directory "
-                                                 "from `specvae ingest`: the bit-frequency baseline, no model).")
+                                                 "from `specvae ingest`: the bit-frequency baseline, no model); "
+                                                 "default: the model shipped with specvae (MODEL_CARD.md).")
 CHECKPOINT = typer.Option(None, "--checkpoint", help="Weights to load from the run: best (default), last or "
                                                       "epoch-N (kept by train --save-every).")
 CALIBRATION = typer.Option(None, "--calibration", help="Bit-probability calibration fitted on the validation split: "
@@ -53,7 +54,7 @@ OVERWRITE_RUN = typer.Option(False, "--overwrite", help="Replace an existing run
 class ModelChoice:
     """The model a ranking command loads: settings ``model``, ``checkpoint``, ``gpu`` and ``calibration``."""
 
-    model: Path  # a run directory, or a dataset directory for the bit-frequency baseline
+    model: Path | None = None  # a run directory, a dataset directory (bit-frequency baseline); None: the default
     checkpoint: str = "best"
     gpu: int | None = None
     calibration: str = "auto"  # see specvae.training.calibration
@@ -61,7 +62,7 @@ class ModelChoice:
 
 # what to say when a required setting is missing (a generic message names the setting)
 REQUIRED = {key: f"{option} is required (or {key}: in a --config file)" for key, option in (
-    ("model", "--model"), ("out", "--out"), ("spectra", "a spectrum file"), ("challenges", "--challenges"),
+    ("out", "--out"), ("spectra", "a spectrum file"), ("challenges", "--challenges"),
     ("solutions", "--solutions"), ("data_dir", "--data"), ("out_dir", "--out"), ("inputs", "a spectrum file"))}
 
 
@@ -96,17 +97,24 @@ def save_settings(directory: Path, values: dict, command: str) -> None:
         write_settings(Path(directory) / SETTINGS_FILE, values, command)
 
 
-def load_predictor(model: Path, checkpoint: str, gpu: int | None, calibration: str = "auto"):
+def load_predictor(model: Path | None, checkpoint: str, gpu: int | None, calibration: str = "auto"):
     """The trained model of run directory ``model`` on the CPU or CUDA device ``gpu``; for a dataset directory, the
-    bit-frequency baseline of its training split."""
+    bit-frequency baseline of its training split; for ``None``, the default model shipped with the package. One log
+    line says which model is used."""
     import logging
 
     from specvae import schema
-    from specvae.retrieval.predict import BitFrequencyPredictor, Predictor
+    from specvae.retrieval.predict import BitFrequencyPredictor, Predictor, default_model_dir
     from specvae.training import checkpoint as ckpt
     from specvae.training.loop import resolve_device
 
     device = resolve_device(gpu)  # one line when there is no such GPU
+    if model is None:
+        model = default_model_dir()
+        logging.getLogger("specvae").info("model: the default model shipped with specvae (%s; see its MODEL_CARD.md); "
+                                          "--model chooses another", model)
+    else:
+        logging.getLogger("specvae").info("model: %s", model)
     if (Path(model) / schema.DATASET_FILE).exists() and not (Path(model) / ckpt.CONFIG_FILE).exists():
         logging.getLogger("specvae").warning("%s is a dataset, not a trained run: ranking by the training bit "
                                              "frequencies (a baseline that ignores the spectrum)", model)

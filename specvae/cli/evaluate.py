@@ -37,7 +37,7 @@ def casmi_cmd(
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     summary = evaluate_casmi(predictor=predictor, **evaluation, cache=opt.cache_from(cache, no_cache),
                              overwrite=overwrite, progress=show_progress(), record_settings=s,
-                             settings={"model": str(s["model"]), "checkpoint": s["checkpoint"],
+                             settings={"model": str(s["model"] or "default (packaged)"), "checkpoint": s["checkpoint"],
                                        "calibration": s["calibration"], "command": opt.command_line()})
     for group, m in summary["metrics"].items():
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "

@@ -27,6 +27,9 @@ def rank_cmd(
     ion_mode: str = typer.Option(None, "--ion-mode", help="positive or negative: overrides the polarity in the file."),
     mass_check: bool = typer.Option(None, "--mass-check/--no-mass-check", help="With --candidates: rank only the "
                                     "candidates whose mass fits the precursor m/z within --ppm (default: on)."),
+    min_confidence: float = typer.Option(None, "--min-confidence", help="Give a top hit only when the confidence "
+                                         "that it is right is at least this (0-1); the others are listed as "
+                                         "low-confidence in summary.tsv."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
     workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
@@ -39,7 +42,8 @@ def rank_cmd(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, spectra=spectra, out=out,
         candidates=candidates, db=db, ppm=ppm,
         adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
-        top=top, ion_mode=ion_mode, mass_check=mass_check, workers=workers), required=opt.REQUIRED)
+        top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence, workers=workers),
+        required=opt.REQUIRED)
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     counts = rank_spectra(predictor=predictor, **ranking, cache=opt.cache_from(cache, no_cache), overwrite=overwrite,
@@ -48,6 +52,9 @@ def rank_cmd(
     rejected = f"; {n_rejected} invalid candidate rows skipped" if n_rejected else ""
     none = f"; {counts['no_candidates']} had no candidates" if counts["no_candidates"] else ""
     skipped = f"; {counts['skipped']} spectra skipped" if counts["skipped"] else ""
-    see = " (see summary.tsv)" if (none or skipped) and not str(counts["out"]).endswith(".tsv") else ""
-    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {counts['out']}{none}{skipped}{see}"
-               f"{rejected}")
+    low = f"; {counts['low_confidence']} below --min-confidence" if counts["low_confidence"] else ""
+    see = " (see summary.tsv)" if (none or skipped or low) and not str(counts["out"]).endswith(".tsv") else ""
+    typer.echo(f"ranked {counts['ranked']} of {counts['spectra']} spectra into {counts['out']}{low}{none}{skipped}"
+               f"{see}{rejected}")
+    if counts.get("report"):
+        typer.echo(f"report: {counts['report']}")

@@ -12,9 +12,10 @@ fallback); its rank among the challenge's candidates has ties averaged; Top-k co
 *all* challenges evaluated, so a challenge whose answer is not among its candidates (or whose spectrum is unusable)
 counts as a miss; mean and median rank are over the challenges whose answer was ranked.
 
-Outputs in the ``out`` directory: ``results.tsv`` (one line per challenge), ``summary.json``, ``summary.md``,
-``topk.png`` and ``settings.yaml``, written together (:mod:`specvae.outputs`: a staging directory replaces ``out``
-at the end, one process at a time; ``--overwrite`` replaces only an earlier evaluation).
+Outputs in the ``out`` directory: ``results.tsv`` (one line per challenge, with the confidence of its top hit),
+``summary.json`` (with the reliability of the confidence), ``summary.md``, ``topk.png``, ``report.html``
+(:mod:`specvae.retrieval.report`) and ``settings.yaml``, written together (:mod:`specvae.outputs`: a staging
+directory replaces ``out`` at the end, one process at a time; ``--overwrite`` replaces only an earlier evaluation).
 """
 
 from __future__ import annotations
@@ -154,10 +155,11 @@ def _evaluate(challenges, solutions, predictor, out: Path, candidates, db, ppm, 
     started = time.perf_counter()
     sols = read_solutions(solutions)
     paths = find_challenges(challenges, sols, ion_mode, limit)
+    items: dict = {}
     results, timings = gather_rankings(paths, sols, predictor, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
                                        mode=mode, n_samples=n_samples, seed=seed, cache=cache, workers=workers,
-                                       progress=progress)
-    summary = {"metrics": summarize(results), "anchors": ANCHORS,
+                                       progress=progress, keep=items)
+    summary = {"metrics": summarize(results), "confidence": confidence_summary(results), "anchors": ANCHORS,
                "settings": {"challenges": str(challenges), "solutions": str(solutions),
                             "candidates": str(candidates) if candidates else None, "db": str(db) if db else None,
                             "ppm": ppm if db else None, "adducts": adducts, "ion_mode": ion_mode, "limit": limit,
@@ -168,6 +170,10 @@ def _evaluate(challenges, solutions, predictor, out: Path, candidates, db, ppm, 
     tmp = outputs.staging(out, KIND)
     try:
         write_reports(results, summary, tmp)
+        clock = time.perf_counter()
+        _write_html(items, results, sols, predictor, tmp / "report.html", adducts, str(challenges))
+        summary["seconds"]["report"] = round(time.perf_counter() - clock, 2)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         if record_settings is not None:
             from specvae.settings import SETTINGS_FILE, write_settings
 
@@ -205,13 +211,14 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
 
 def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, *, candidates, db, ppm: float,
                     adducts, mode: str, n_samples: int, seed: int, cache, workers: int,
-                    progress: bool) -> tuple[list[dict], dict]:
+                    progress: bool, keep: dict | None = None) -> tuple[list[dict], dict]:
     """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
-    result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings."""
+    result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings. ``keep``
+    (a dict) receives the :class:`~specvae.retrieval.ranking.Ranked` item of every challenge, for the HTML report."""
     from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB
     from specvae.retrieval.queries import QuerySet, load_query_spectra, predict
-    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, rank_each
+    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, confidence_model, rank_each
 
     clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet([], []), {}
@@ -240,8 +247,11 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
         source = FromDatabase(store, adducts, ppm)
     clock = time.perf_counter()
     ranked = {item.spectrum.label: item for item in rank_each(queries, probs, source, progress=progress,
-                                                              description="ranking challenges")}
+                                                              description="ranking challenges",
+                                                              model=confidence_model(predictor))}
     seconds["ranking"] = round(time.perf_counter() - clock, 2)
+    if keep is not None:
+        keep.update(ranked)
     return [_result(sols[name], ranked.get(name), skipped.get(name)) for name in paths], seconds
 
 
@@ -250,7 +260,7 @@ def _result(sol: Solution, item, spectrum_skipped: str | None) -> dict:
     row = {"challenge": sol.challenge, "ion_mode": sol.ion_mode, "precursor_mz": None, "adducts": "",
            "n_candidates": 0, "n_rejected": 0, "answer_inchikey14": sol.inchikey14, "answer_in_candidates": False,
            "rank": None, "answer_score": None, "best_score": None, "top_inchikey14": "", "top_smiles": "",
-           "status": "ranked"}
+           "top_probability": None, "confidence": None, "top1_right": False, "status": "ranked"}
     if item is None:
         row["status"] = f"skipped: {spectrum_skipped}"
         return row
@@ -266,5 +276,52 @@ def _result(sol: Solution, item, spectrum_skipped: str | None) -> dict:
                best_score=None if best is None else best[1],
                top_inchikey14="" if best is None else best[0].inchikey14,
                top_smiles="" if best is None else best[0].smiles,
+               top_probability=None if best is None else float(ranking.probability[int(ranking.order[0])]),
+               confidence=ranking.confidence, top1_right=best is not None and best[0].inchikey14 == sol.inchikey14
+               and rank == 1,
                status="ranked" if rank is not None else "answer not among the candidates")
     return row
+
+
+CONFIDENCE_BINS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+
+
+def confidence_summary(results: list[dict], bins=CONFIDENCE_BINS) -> dict | None:
+    """How well the confidence of the top hit predicts that it is right: per confidence bin, the challenges and the
+    share whose top hit is right, and of the top hits given confidence >= 0.5, how many are right (``None`` when the
+    model has no confidence)."""
+    rows = [r for r in results if r["confidence"] is not None]
+    if not rows:
+        return None
+    conf = np.array([r["confidence"] for r in rows])
+    right = np.array([bool(r["top1_right"]) for r in rows])
+    table = []
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        inside = (conf >= lo) & ((conf < hi) if hi < 1 else (conf <= hi))
+        table.append({"bin": [lo, hi], "challenges": int(inside.sum()), "top1_right": int(right[inside].sum()),
+                      "mean_confidence": float(conf[inside].mean()) if inside.any() else None})
+    confident = conf >= 0.5
+    return {"challenges": len(rows), "top1_right": int(right.sum()), "bins": table,
+            "confident": int(confident.sum()), "confident_right": int(right[confident].sum()),
+            "mean_confidence": float(conf.mean())}
+
+
+def _write_html(items: dict, results: list[dict], sols: dict, predictor, path: Path, adducts, title: str) -> None:
+    """The HTML report of an evaluation (:mod:`specvae.retrieval.report`): every ranked challenge, answer marked."""
+    from specvae.chem.fingerprints import bit_names
+    from specvae.retrieval.ranking import mass_check_adducts
+    from specvae.retrieval.report import ReportWriter
+
+    writer = ReportWriter(path, bit_names(predictor.spec), title=f"specvae evaluate casmi: {title}",
+                          model=getattr(predictor, "source", ""),
+                          answers={name: sol.inchikey14 for name, sol in sols.items()})
+    for r in results:
+        item = items.get(r["challenge"])
+        if item is None:
+            continue
+        row = {"n_candidates": r["n_candidates"], "adducts": r["adducts"], "status": r["status"],
+               "confidence": None if r["confidence"] is None else f"{r['confidence']:.3f}",
+               "top_probability": r["top_probability"],
+               "notes": f"answer rank {r['rank']:g}" if r["rank"] is not None else ""}
+        writer.add(item, row, mass_check_adducts(item.spectrum, adducts))
+    writer.close()

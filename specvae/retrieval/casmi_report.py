@@ -13,7 +13,7 @@ import numpy as np
 TOP_K = (1, 3, 5, 10)
 RESULT_COLUMNS = ("challenge", "ion_mode", "precursor_mz", "adducts", "n_candidates", "n_rejected", "answer_inchikey14",
                   "answer_in_candidates", "rank", "answer_score", "best_score", "top_inchikey14", "top_smiles",
-                  "status")
+                  "top_probability", "confidence", "top1_right", "status")
 GROUP_TITLES = {"all": "all", "positive": "positive", "negative": "negative"}
 
 
@@ -80,11 +80,23 @@ def summary_markdown(summary: dict) -> str:
         "all challenges: an answer missing from the candidates or an unusable spectrum is a miss. Mean and median rank "
         "are over the challenges whose answer was ranked.", "",
         "Seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()), ""]
+    conf = summary.get("confidence")
+    if conf:
+        lines += ["## Confidence of the top hit", "",
+                  "| confidence | challenges | top hit right | share right |", "|---|---:|---:|---:|"]
+        for b in conf["bins"]:
+            share = f"{100 * b['top1_right'] / b['challenges']:.0f} %" if b["challenges"] else ""
+            lines.append(f"| {b['bin'][0]:g}-{b['bin'][1]:g} | {b['challenges']} | {b['top1_right']} | {share} |")
+        lines += ["", f"Of the {conf['confident']} top hits given confidence >= 0.5, {conf['confident_right']} are "
+                  f"right; over all {conf['challenges']} challenges with a confidence, {conf['top1_right']} top hits "
+                  f"are right (mean confidence {conf['mean_confidence']:.3f}).", ""]
     return "\n".join(lines)
 
 
-def plot_topk(results: list[dict], path: Path, max_k: int | None = None) -> None:
-    """Share of challenges with the answer in the top k, for k = 1..max_k (default: up to 100), per ion mode."""
+def plot_topk(results: list[dict], path: Path, max_k: int | None = None, summary: dict | None = None) -> None:
+    """Share of challenges with the answer in the top k, for k = 1..max_k (default: up to 100), per ion mode; with a
+    ``summary``, its model in the title and, for the 127 positive CASMI 2016 challenges, the published anchors
+    (CSI:FingerID Top-1 and Top-10) and a random ordering of each challenge's candidates as baselines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,9 +112,22 @@ def plot_topk(results: list[dict], path: Path, max_k: int | None = None) -> None
             continue
         ranks = np.array([np.inf if r["rank"] is None else r["rank"] for r in rows])
         ax.step(ks, [100 * np.mean(ranks <= k) for k in ks], where="post", label=f"{group} (n={len(rows)})")
+    counts = np.array([r["n_candidates"] for r in results if r["n_candidates"]], dtype=float)
+    if len(counts):  # a random ordering: the answer within the top k with probability min(k / n, 1)
+        random = [100 * np.mean(np.minimum(k / counts, 1.0)) * len(counts) / len(results) for k in ks]
+        ax.plot(ks, random, color="0.5", ls=":", label="random ordering")
+    s = (summary or {}).get("settings", {})
+    positive = [r for r in results if r["ion_mode"] == "positive"]
+    if summary and len(positive) == len(results) and s.get("candidates"):
+        for name, a in summary.get("anchors", {}).items():
+            if len(results) == a["of"]:
+                ax.plot([1, 10], [100 * a["top1"] / a["of"], 100 * a["top10"] / a["of"]], "k^", ms=6,
+                        label=f"{name} (published)")
     ax.set_xscale("log")
     ax.set_xlabel("k (candidates inspected)")
     ax.set_ylabel("challenges with the answer in the top k (%)")
+    ax.set_title(f"Top-k, {len(results)} challenges" + (f"; model {Path(s['model']).name or s['model']}"
+                                                         if s.get("model") else ""), fontsize=9)
     ax.set_ylim(0, 100)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right")
@@ -120,4 +145,4 @@ def write_reports(results: list[dict], summary: dict, out: Path) -> None:
     _write(out / "results.tsv", results_tsv(results))
     _write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     _write(out / "summary.md", summary_markdown(summary))
-    plot_topk(results, out / "topk.png")
+    plot_topk(results, out / "topk.png", summary=summary)

@@ -13,6 +13,8 @@ from specvae.errors import CheckpointError, InputError
 from specvae.training import checkpoint as ckpt
 from specvae.training.calibration import Calibration
 from specvae.training.calibration import load as load_calibration
+from specvae.training.confidence import ConfidenceModel
+from specvae.training.confidence import load as load_confidence
 
 
 def default_model_dir() -> Path:
@@ -41,6 +43,8 @@ class Predictor:
         self.spec = fingerprint_spec(config)
         self.ion_mode: str | None = config.get("ion_mode")
         self.calibration = calibration or Calibration.identity(self.spec.n_bits)
+        self.confidence_model = ConfidenceModel()  # temperature 1, no confidence; from_run loads the run's
+        self.source = ""  # the run directory it was loaded from
 
     @classmethod
     def from_run(cls, run_dir: str | Path, device: str = "cpu", checkpoint: str = ckpt.BEST,
@@ -60,7 +64,10 @@ class Predictor:
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{run / ckpt.CONFIG_FILE} has no valid fingerprint section ({exc})") from None
         model = ckpt.load_model(run, checkpoint, config)
-        return cls(model, config, device, load_calibration(run, calibration, spec.n_bits))
+        predictor = cls(model, config, device, load_calibration(run, calibration, spec.n_bits))
+        predictor.confidence_model = load_confidence(run)
+        predictor.source = str(run)
+        return predictor
 
     @torch.no_grad()
     def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
@@ -105,6 +112,8 @@ class BitFrequencyPredictor:
         self.probs = np.clip(np.asarray(probs, dtype=np.float32), RANKING_EPS, 1 - RANKING_EPS)
         self.spec = spec
         self.ion_mode = ion_mode
+        self.confidence_model = ConfidenceModel()  # the baseline has no confidence
+        self.source = ""
 
     @classmethod
     def from_dataset(cls, directory: str | Path) -> BitFrequencyPredictor:
@@ -116,7 +125,9 @@ class BitFrequencyPredictor:
         rows = ds.rows(schema.TRAIN, schema.PAIRED)
         if len(rows) == 0:
             raise InputError(f"{directory} has no paired training spectra to take bit frequencies from")
-        return cls(DeviceSpectra(ds).bit_frequencies(rows).numpy(), ds.spec, ds.ion_mode())
+        predictor = cls(DeviceSpectra(ds).bit_frequencies(rows).numpy(), ds.spec, ds.ion_mode())
+        predictor.source = f"{directory} (bit-frequency baseline)"
+        return predictor
 
     def predict_bits(self, spectra: np.ndarray, mode: str = "mean", n_samples: int = 1, seed: int = 0,
                      batch_size: int = 256) -> np.ndarray:

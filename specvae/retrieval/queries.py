@@ -35,6 +35,33 @@ class QuerySpectrum:
     bins: np.ndarray
     values: np.ndarray
     ion_mode: str | None = None
+    mz: np.ndarray | None = None  # the peaks as read (m/z and intensity), for reports
+    intensity: np.ndarray | None = None
+
+    @property
+    def title(self) -> str:
+        """The spectrum's title, name or id as the file gives it (empty when it has none)."""
+        return next((str(self.metadata[k]) for k in ("title", "name", "id") if str(self.metadata.get(k) or "").strip()),
+                    "")
+
+    @property
+    def retention_time(self) -> str:
+        """The retention time with its unit as the file states it: MGF ``RTINSECONDS`` in seconds, an MSP
+        ``RETENTIONTIME`` in minutes (the NIST/MS-DIAL convention) unless its text names the unit; else empty."""
+        meta = self.metadata
+        if meta.get("rtinseconds") not in (None, ""):
+            return f"{meta['rtinseconds']} s"
+        for key in ("retention_time", "retentiontime", "rt", "rtinminutes", "scan_start_time"):
+            text = str(meta.get(key) or "").strip()
+            if text:
+                return text if re.search(r"[a-z]", text, re.I) else f"{text} min"
+        return ""
+
+    @property
+    def scan(self) -> str:
+        """The scan number(s) the file states (MGF ``SCANS``, ``scan``), else empty."""
+        return next((str(self.metadata[k]) for k in ("scans", "scan", "scan_number", "scannumber")
+                     if str(self.metadata.get(k) or "").strip()), "")
 
     @property
     def precursor_mz(self) -> float | None:
@@ -89,7 +116,9 @@ def load_query_spectra(path: str | Path, ion_mode: str | None = None) -> QuerySe
             out.skipped.append(Skipped(rec.record, label, "no peaks on the m/z grid (0-1100)"
                                        + (f"; {n_off} off the grid" if n_off else "")))
             continue
-        out.spectra.append(QuerySpectrum(rec.record, label, meta, bins, values, ion_mode or meta.get("ion_mode")))
+        out.spectra.append(QuerySpectrum(rec.record, label, meta, bins, values, ion_mode or meta.get("ion_mode"),
+                                         np.asarray(rec.mz, dtype=np.float64),
+                                         np.asarray(rec.intensity, dtype=np.float64)))
     for s in out.skipped:
         log.warning("%s: spectrum %s (record %d) skipped: %s", path, s.label, s.record, s.reason)
     return out

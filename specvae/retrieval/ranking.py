@@ -50,8 +50,9 @@ from specvae.retrieval.queries import SAMPLES, QuerySet, QuerySpectrum, adducts_
 from specvae.retrieval.scoring import Ranking, rank_candidates
 
 log = logging.getLogger("specvae.rank")
-SUMMARY_COLUMNS = ("label", "record", "precursor_mz", "ion_mode", "adducts", "n_candidates", "top_inchikey",
-                   "top_smiles", "top_score", "status", "notes")
+SUMMARY_COLUMNS = ("label", "record", "title", "precursor_mz", "retention_time", "scan", "ion_mode", "adducts",
+                   "n_candidates", "top_name", "top_inchikey", "top_smiles", "top_cross_entropy_nats",
+                   "top_probability", "confidence", "status", "notes")
 RANKINGS = "rankings"  # the subdirectory of a directory output that holds one ranking per spectrum
 KIND = "rank"  # the kind of output directory (specvae.outputs)
 
@@ -165,11 +166,12 @@ class Ranked:
 
 
 def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bool = False,
-              description: str = "ranking") -> Iterator[Ranked]:
+              description: str = "ranking", model=None) -> Iterator[Ranked]:
     """Rank the candidates of every usable spectrum of ``queries`` (``probs``: their predicted bits, in order).
 
     ``candidates_for(spectrum)`` is a candidate source (module docstring): it returns a :class:`Found` or the reason
-    the spectrum has no candidates.
+    the spectrum has no candidates. ``model``: the run's confidence model
+    (:class:`~specvae.training.confidence.ConfidenceModel`: candidate probabilities and the top hit's confidence).
     """
     from specvae.progress import track
 
@@ -178,23 +180,49 @@ def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bo
         if isinstance(found, str):
             yield Ranked(spectrum, p, skipped=found)
         else:
-            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed), found.adducts,
+            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed, model=model), found.adducts,
                          notes=found.notes)
 
 
-def summary_row(item: Ranked, notes: Sequence[str] = ()) -> dict:
-    """The :data:`SUMMARY_COLUMNS` of a ranked (or skipped) spectrum; ``notes`` are added to its own."""
+def confidence_model(predictor):
+    """The confidence model of a predictor, logging what the probabilities and the confidence rest on."""
+    from specvae.training.confidence import ConfidenceModel
+
+    model = getattr(predictor, "confidence_model", None) or ConfidenceModel()
+    if model.has_confidence:
+        log.info("candidate probabilities: softmax of -cross_entropy / %.3g nats; confidence of the top hit from "
+                 "the run's confidence.json (fitted on its validation spectra)", model.temperature)
+    else:
+        log.info("this model has no confidence.json (fit one with `specvae calibrate`): candidate probabilities use "
+                 "temperature 1 and no confidence is given")
+    return model
+
+
+def summary_row(item: Ranked, notes: Sequence[str] = (), min_confidence: float | None = None) -> dict:
+    """The :data:`SUMMARY_COLUMNS` of a ranked (or skipped) spectrum; ``notes`` are added to its own. A top hit whose
+    confidence is below ``min_confidence`` is not given: the status says it is low-confidence."""
     s = item.spectrum
-    best = item.ranking.best() if item.ranking is not None else None
+    ranking = item.ranking
+    best = ranking.best() if ranking is not None else None
     status = f"skipped: {item.skipped}" if item.skipped else RANKED if best is not None else NO_CANDIDATES
-    return {"label": s.label, "record": s.record, "precursor_mz": s.precursor_mz, "ion_mode": s.ion_mode,
-            "adducts": ";".join(item.adducts), "n_candidates": len(item.ranking) if item.ranking is not None else 0,
-            "top_inchikey": best[0].inchikey if best else None, "top_smiles": best[0].smiles if best else None,
-            "top_score": f"{best[1]:.6g}" if best else None, "status": status,
-            "notes": "; ".join((*notes, *item.notes))}
+    confidence = ranking.confidence if best is not None else None
+    row = {"label": s.label, "record": s.record, "title": s.title, "precursor_mz": s.precursor_mz,
+           "retention_time": s.retention_time, "scan": s.scan, "ion_mode": s.ion_mode,
+           "adducts": ";".join(item.adducts), "n_candidates": len(ranking) if ranking is not None else 0,
+           "confidence": None if confidence is None else f"{confidence:.3f}", "status": status,
+           "notes": "; ".join((*notes, *item.notes))}
+    if best is not None:
+        first = int(ranking.order[0])
+        row.update(top_name=ranking.candidates.names[first], top_inchikey=best[0].inchikey, top_smiles=best[0].smiles,
+                   top_cross_entropy_nats=f"{best[1]:.6g}", top_probability=f"{ranking.probability[first]:.3g}")
+        if min_confidence is not None and confidence is not None and confidence < min_confidence:
+            row["status"] = f"{LOW_CONFIDENCE} ({confidence:.3f} < {min_confidence:g}): top hit not given"
+            for key in ("top_name", "top_inchikey", "top_smiles", "top_cross_entropy_nats", "top_probability"):
+                row[key] = None
+    return row
 
 
-RANKED, NO_CANDIDATES = "ranked", "no candidates"
+RANKED, NO_CANDIDATES, LOW_CONFIDENCE = "ranked", "no candidates", "low confidence"
 
 
 def write_summary(rows: list[dict], path: Path) -> None:
@@ -211,7 +239,8 @@ def ranking_path(out: str | Path, label: str, suffix: str = ".tsv") -> Path:
     return Path(out) / RANKINGS / f"{label}{suffix}"
 
 
-SINGLE_SUFFIXES = (".tsv", ".casmi.tsv", ".fingerprint.tsv", ".rejects.tsv")  # the files of an --out NAME.tsv
+SINGLE_SUFFIXES = (".tsv", ".casmi.tsv", ".fingerprint.tsv", ".rejects.tsv", ".report.html")  # of --out NAME.tsv
+REPORT = "report.html"  # the HTML report of a directory output (its further pages in report/)
 
 
 def _check_out(out: Path, single: bool, overwrite: bool) -> None:
@@ -241,8 +270,9 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
                  db: str | Path | None = None, ppm: float = PPM, adducts: list[str] | None = None,
                  mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, casmi: bool = False,
                  fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None,
-                 mass_check: bool = True, cache=None, workers: int = 1, overwrite: bool = False,
-                 progress: bool = False, record_settings: dict | None = None) -> dict:
+                 mass_check: bool = True, min_confidence: float | None = None, report: bool = True, cache=None,
+                 workers: int = 1, overwrite: bool = False, progress: bool = False,
+                 record_settings: dict | None = None) -> dict:
     """Rank candidates for every spectrum of ``spectra`` (layout of the outputs: module docstring).
 
     ``out`` defaults to ``<name of spectra up to its first dot>.ranked`` in the working directory. Candidates come
@@ -251,9 +281,18 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
     within ``ppm`` for ``adducts``; default the spectrum's adduct or ``[M+H]+`` / ``[M-H]-``). ``mode`` ``"mean"``
     uses the posterior mean, ``"sample"`` averages ``n_samples`` posterior samples. ``ion_mode`` overrides the
     polarity the files state (for files such as the CASMI 2016 MGFs, which say ``CHARGE=1+`` for negative spectra).
-    ``record_settings`` are written as ``settings.yaml`` into a directory output. Returns counts: spectra read,
-    ranked (at least one candidate), without candidates, skipped, candidate rows read and rejected.
+    ``record_settings`` are written as ``settings.yaml`` into a directory output. ``min_confidence`` (0-1): the top
+    hit of a spectrum whose confidence is lower is not given (its ranking is not written; ``summary.tsv`` lists it as
+    low-confidence); it needs a model with a confidence (``confidence.json``). ``report``: also write the HTML report
+    (:mod:`specvae.retrieval.report`). Returns counts: spectra read, ranked (at least one candidate), low-confidence,
+    without candidates, skipped, candidate rows read and rejected.
     """
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise InputError(f"--min-confidence must lie between 0 and 1, not {min_confidence:g}")
+    if min_confidence is not None and not getattr(getattr(predictor, "confidence_model", None), "has_confidence",
+                                                  False):
+        raise InputError("--min-confidence needs a model with a confidence (confidence.json, written by `specvae "
+                         "train` and `specvae calibrate`); this one has none")
     if (candidates is None) == (db is None):
         raise InputError("give exactly one candidate source: --candidates FILE or --db STRUCTURES.parquet")
     if ion_mode not in (None, "positive", "negative"):
@@ -269,15 +308,19 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
         _check_out(out, single, overwrite)
         return _rank_into(spectra, predictor, out, single, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
                           mode=mode, n_samples=n_samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
-                          top=top, ion_mode=ion_mode, mass_check=mass_check, cache=cache, workers=workers,
-                          progress=progress, record_settings=record_settings)
+                          top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence,
+                          report=report, cache=cache, workers=workers, progress=progress,
+                          record_settings=record_settings)
 
 
 def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, ppm, adducts, mode, n_samples, seed,
-               casmi, fingerprint_tsv, top, ion_mode, mass_check, cache, workers, progress, record_settings) -> dict:
+               casmi, fingerprint_tsv, top, ion_mode, mass_check, min_confidence, report, cache, workers, progress,
+               record_settings) -> dict:
     """The body of :func:`rank_spectra`, run while holding the lock of ``out``."""
+    from specvae.chem.fingerprints import bit_names
     from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
     from specvae.retrieval.db import StructureDB
+    from specvae.retrieval.report import ReportWriter
     from specvae.retrieval.scoring import write_casmi_submission, write_fingerprint, write_ranking
 
     queries = load_query_spectra(spectra, ion_mode=ion_mode)
@@ -310,24 +353,36 @@ def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, p
         if fixed is not None and fixed.rejects:
             n_rejected = write_rejects(fixed.rejects, tmp / (f"{stem}.rejects.tsv" if stem else "rejects.tsv"))
         trained = getattr(predictor, "ion_mode", None)
-        for item in rank_each(queries, probs, source, progress=progress):
+        model = confidence_model(predictor)
+        names = bit_names(predictor.spec) if fingerprint_tsv or report else None
+        pages = ReportWriter(tmp / (f"{stem}.report.html" if stem else REPORT), names, title=f"specvae rank: "
+                             f"{Path(spectra).name}", model=getattr(predictor, "source", "")) if report else None
+        for item in rank_each(queries, probs, source, progress=progress, model=model):
             mode_note = [f"{item.spectrum.ion_mode}-mode spectrum; the model was trained on {trained} spectra"] if (
                 trained and item.spectrum.ion_mode and item.spectrum.ion_mode != trained) else []
-            summary.append(summary_row(item, mode_note))
-            if item.ranking is None:
+            row = summary_row(item, mode_note, min_confidence)
+            summary.append(row)
+            if pages is not None:
+                pages.add(item, row, mass_check_adducts(item.spectrum, adducts))
+            if item.ranking is None or row["status"] != RANKED:
                 continue
             base = rankings / (stem or item.spectrum.label)
-            write_ranking(item.ranking, base.with_name(base.name + ".tsv"), top=top)
+            write_ranking(item.ranking, base.with_name(base.name + ".tsv"), top=top,
+                          precursor_mz=item.spectrum.precursor_mz, adducts=mass_check_adducts(item.spectrum, adducts))
             if casmi:
                 write_casmi_submission(item.ranking, base.with_name(base.name + ".casmi.tsv"))
             if fingerprint_tsv:
-                write_fingerprint(item.probs, base.with_name(base.name + ".fingerprint.tsv"))
+                write_fingerprint(item.probs, base.with_name(base.name + ".fingerprint.tsv"), names)
+        if pages is not None:
+            pages.close()
         statuses = [row["status"] for row in summary]
         counts = {"spectra": len(summary), "ranked": statuses.count(RANKED),
+                  "low_confidence": sum(status.startswith(LOW_CONFIDENCE) for status in statuses),
                   "no_candidates": statuses.count(NO_CANDIDATES),
                   "skipped": sum(status.startswith("skipped") for status in statuses),
                   "candidate_rows": fixed.n_read if fixed else None, "rejected_candidates": n_rejected,
-                  "out": str(out)}
+                  "out": str(out), "report": str(out.with_name(f"{stem}.report.html") if single else out / REPORT)
+                  if report else None}
         if single:
             if not (tmp / f"{stem}.tsv").exists():
                 raise InputError(f"nothing ranked for {spectra}: {summary[-1]['status']}")

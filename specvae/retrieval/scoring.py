@@ -25,7 +25,10 @@ from specvae.chem.bits import RANKING_EPS, clipped_log_probs
 
 EPS = RANKING_EPS
 
-RANK_COLUMNS = ("rank", "score", "inchikey", "smiles", "id", "name", "merged_ids")  # + "adduct" for database hits
+# the columns of a ranking (ranking.tsv), best first; see docs/ranking.md for what each means
+RANK_COLUMNS = ("rank", "cross_entropy_nats", "probability", "tanimoto", "adduct", "ppm", "formula",
+                "monoisotopic_mass", "inchikey", "smiles", "id", "name", "merged_ids")
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.int64)
 
 
 def _weights(probs: np.ndarray, eps: float) -> tuple[np.ndarray, float]:
@@ -79,34 +82,87 @@ def average_ranks(scores: np.ndarray) -> np.ndarray:
 
 
 class Ranking:
-    """Scored candidates: ``scores`` and ``ranks`` in candidate order, ``order`` = candidate indices best first.
+    """Scored candidates: ``scores`` (cross-entropies, nats) and ``ranks`` in candidate order, ``order`` = candidate
+    indices best first; with the prediction ``probs`` and the candidates' ``packed`` fingerprints also the Tanimoto
+    of each candidate with the thresholded prediction, and with a ``model``
+    (:class:`~specvae.training.confidence.ConfidenceModel`) the candidate probabilities and the confidence that the top
+    hit is right.
 
     The readable table (:meth:`table`) is built only when asked for, so that evaluation over many challenges pays
     only for scores, ranks and a sort.
     """
 
-    def __init__(self, candidates, scores: np.ndarray):
+    def __init__(self, candidates, scores: np.ndarray, probs: np.ndarray | None = None,
+                 packed: np.ndarray | None = None, model=None):
+        from specvae.training.confidence import ConfidenceModel
+
         self.candidates = candidates
         self.scores = scores
         self.ranks = average_ranks(scores)
         self.order = np.argsort(scores, kind="stable")  # equal scores keep the input order
+        self.probs, self.packed = probs, packed
+        self.model = model or ConfidenceModel()
+        self._probability = None
 
     def __len__(self) -> int:
         return len(self.scores)
 
+    @property
+    def probability(self) -> np.ndarray:
+        """Per candidate: ``softmax(-cross_entropy / T)`` with the model's temperature ``T`` (1 without one)."""
+        if self._probability is None:
+            self._probability = self.model.probabilities(self.scores)
+        return self._probability
+
+    def features(self) -> np.ndarray | None:
+        """The confidence features (:func:`~specvae.training.confidence.feature_vector`); ``None`` without
+        candidates."""
+        from specvae.training.confidence import feature_vector
+
+        if not len(self):
+            return None
+        first = int(self.order[0])
+        if len(self) == 1:
+            return feature_vector(self.scores[first], None, 0, 1.0, 1)
+        second = int(self.order[1])
+        differ = 0
+        if self.packed is not None:
+            differ = int(_POPCOUNT[np.bitwise_xor(self.packed[first], self.packed[second])].sum())
+        return feature_vector(self.scores[first], self.scores[second], differ, float(self.probability[first]),
+                              len(self))
+
+    @property
+    def confidence(self) -> float | None:
+        """Probability that the top hit is right (``None`` without a fitted confidence model or candidates)."""
+        features = self.features()
+        if features is None or not self.model.has_confidence:
+            return None
+        return float(self.model.confidence(features))
+
+    def tanimoto(self, idx: np.ndarray) -> np.ndarray:
+        """Tanimoto similarity of candidates ``idx`` with the prediction thresholded at 0.5 (NaN when unknown)."""
+        if self.probs is None or self.packed is None:
+            return np.full(len(idx), np.nan)
+        predicted = np.packbits(np.asarray(self.probs) > 0.5)
+        rows = self.packed[idx]
+        both = _POPCOUNT[rows & predicted].sum(1)
+        either = _POPCOUNT[rows | predicted].sum(1)
+        return np.where(either > 0, both / np.maximum(either, 1), 1.0)
+
     def rank_of(self, inchikey14: str) -> float | None:
         """Rank of the candidate with first InChIKey block ``inchikey14`` (``None`` when it is not a candidate)."""
+        i = self.index_of(inchikey14)
+        return None if i is None else float(self.ranks[i])
+
+    def index_of(self, inchikey14: str) -> int | None:
+        """Position of the candidate with first InChIKey block ``inchikey14`` (``None`` when absent)."""
         key = inchikey14[:14]
-        for i, s in enumerate(self.candidates.structures):
-            if s.inchikey.startswith(key):
-                return float(self.ranks[i])
-        return None
+        return next((i for i, s in enumerate(self.candidates.structures) if s.inchikey.startswith(key)), None)
 
     def score_of(self, inchikey14: str) -> float | None:
         """Score of the candidate with first InChIKey block ``inchikey14`` (``None`` when absent)."""
-        key = inchikey14[:14]
-        hits = [i for i, s in enumerate(self.candidates.structures) if s.inchikey.startswith(key)]
-        return float(self.scores[hits[0]]) if hits else None
+        i = self.index_of(inchikey14)
+        return None if i is None else float(self.scores[i])
 
     def best(self):
         """``(structure, score)`` of the best candidate, or ``None`` when there are no candidates."""
@@ -115,32 +171,63 @@ class Ranking:
         i = int(self.order[0])
         return self.candidates.structures[i], float(self.scores[i])
 
-    def table(self, top: int | None = None):
-        """The ranking as a pandas DataFrame with :data:`RANK_COLUMNS` (+ ``adduct``), best first."""
+    def table(self, top: int | None = None, precursor_mz: float | None = None, adducts=()):
+        """The ranking as a pandas DataFrame with :data:`RANK_COLUMNS`, best first (``top`` rows if given).
+
+        ``adduct`` and ``ppm``: for database hits the adduct each was found as, else the one of ``adducts``
+        (:class:`~specvae.retrieval.adducts.Adduct`) whose ion is closest to ``precursor_mz``; ``ppm`` is
+        ``(precursor m/z - ion m/z) / ion m/z * 1e6`` (empty without a precursor m/z or adduct).
+        """
         import pandas as pd
 
         c = self.candidates
         idx = self.order if top is None else self.order[:top]
         structures = [c.structures[i] for i in idx]
-        table = pd.DataFrame({
-            "rank": self.ranks[idx], "score": self.scores[idx], "inchikey": [s.inchikey for s in structures],
+        names, ppm = _adduct_ppm(structures, [c.adducts[i] for i in idx] if c.adducts else None, precursor_mz,
+                                 adducts)
+        return pd.DataFrame({
+            "rank": self.ranks[idx], "cross_entropy_nats": self.scores[idx], "probability": self.probability[idx],
+            "tanimoto": self.tanimoto(idx), "adduct": names, "ppm": ppm, "formula": [s.formula for s in structures],
+            "monoisotopic_mass": [s.mass for s in structures], "inchikey": [s.inchikey for s in structures],
             "smiles": [s.smiles for s in structures], "id": [c.ids[i] for i in idx],
-            "name": [c.names[i] for i in idx], "merged_ids": [";".join(c.merged_ids[i]) for i in idx]})
-        if c.adducts:
-            table["adduct"] = [c.adducts[i] for i in idx]
-        return table
+            "name": [c.names[i] for i in idx], "merged_ids": [";".join(c.merged_ids[i]) for i in idx]},
+            columns=list(RANK_COLUMNS))
 
 
-def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS) -> Ranking:
-    """Score and rank ``candidates`` (:class:`~specvae.retrieval.candidates.Candidates`) by packed fingerprints."""
+def _adduct_ppm(structures, found_as, precursor_mz, adducts) -> tuple[list[str], list[float]]:
+    """The adduct of every structure and its m/z error in ppm (see :meth:`Ranking.table`)."""
+    from specvae.retrieval.adducts import parse_adduct
+
+    names, ppm = [], []
+    for j, s in enumerate(structures):
+        options = [parse_adduct(found_as[j])] if found_as and found_as[j] else \
+            [a for a in adducts if a.molecule_charge == s.charge] or list(adducts)
+        if precursor_mz is None or not options:
+            names.append(options[0].name if len(options) == 1 else "")
+            ppm.append(np.nan)
+            continue
+        errors = [(precursor_mz - a.mz(s.mass)) / a.mz(s.mass) * 1e6 for a in options]
+        best = int(np.argmin(np.abs(errors)))
+        names.append(options[best].name)
+        ppm.append(errors[best])
+    return names, ppm
+
+
+def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS, model=None) -> Ranking:
+    """Score and rank ``candidates`` (:class:`~specvae.retrieval.candidates.Candidates`) by packed fingerprints;
+    ``model``: the run's :class:`~specvae.training.confidence.ConfidenceModel` (probabilities, confidence)."""
     if len(candidates.structures) != len(packed):
         raise ValueError(f"{len(candidates.structures)} candidates but {len(packed)} fingerprints")
-    return Ranking(candidates, score_packed(probs, packed, eps=eps))
+    return Ranking(candidates, score_packed(probs, packed, eps=eps), probs, packed, model)
 
 
-def write_ranking(ranking: Ranking, path: str | Path, top: int | None = None) -> None:
-    """The readable ranking: TSV with a header, ranks and scores as numbers, best first (``top`` rows if given)."""
-    ranking.table(top).to_csv(path, sep="\t", index=False, float_format="%.6g")
+def write_ranking(ranking: Ranking, path: str | Path, top: int | None = None, precursor_mz: float | None = None,
+                  adducts=()) -> None:
+    """The readable ranking: TSV with a header, best first (``top`` rows if given); columns :data:`RANK_COLUMNS`."""
+    table = ranking.table(top, precursor_mz, adducts)
+    table["monoisotopic_mass"] = table["monoisotopic_mass"].map("{:.5f}".format)  # Da: 0.01 mDa, not 6 digits
+    table["ppm"] = table["ppm"].map(lambda v: "" if not np.isfinite(v) else f"{v:.2f}")
+    table.to_csv(path, sep="\t", index=False, float_format="%.6g")
 
 
 def write_casmi_submission(ranking: Ranking, path: str | Path) -> None:
@@ -155,9 +242,12 @@ def write_casmi_submission(ranking: Ranking, path: str | Path) -> None:
             (structures[i].smiles, f"{worst - ranking.scores[i]:.6f}") for i in ranking.order)
 
 
-def write_fingerprint(probs: np.ndarray, path: str | Path) -> None:
-    """The predicted fingerprint: TSV ``bit, probability`` (bit index 0-based)."""
+def write_fingerprint(probs: np.ndarray, path: str | Path, names: list[str] | None = None) -> None:
+    """The predicted fingerprint: TSV ``bit, probability, substructure`` (bit index 0-based; ``substructure``: the
+    bit's name from the fingerprint definition, :func:`specvae.chem.fingerprints.bit_names`)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    names = names or [""] * len(probs)
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(("bit", "probability"))
-        writer.writerows((i, f"{p:.6g}") for i, p in enumerate(np.asarray(probs, dtype=np.float64)))
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(("bit", "probability", "substructure"))
+        writer.writerows((i, f"{p:.6g}", n) for i, (p, n) in enumerate(zip(probs, names)))

@@ -239,8 +239,12 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
         ckpt.load_weights(Path(out_dir), ckpt.BEST, net)
         with torch.no_grad(), outputs.locked(out_dir):
             report = _calibrate(net.eval(), data, ds.inchikey14[decoys.rows].astype(str), decoys, Path(out_dir),
-                                ckpt.BEST)
+                                ckpt.BEST, dataset_file=ds.path)
         summary["calibration"] = report["recommended"]
+    if is_main_process():
+        from specvae.training.plots import plot_training_curve
+
+        plot_training_curve(out_dir)
     return {**summary, "model": model_config.model, "parameters": count_parameters(net), "streams": streams.sizes(),
             "select": select}
 
@@ -255,6 +259,14 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
     this for its best epoch after training.
     """
     run = Path(run_dir)
+    model, data, ds, rows = _validation_setup(run, data_dir, checkpoint, gpu)
+    decoys = validation_decoys(ds.path, rows, ckpt.read_config(run).get("retrieval_candidates") or 100)
+    with outputs.locked(run):
+        return _calibrate(model, data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint, strength, ds.path)
+
+
+def _validation_setup(run: Path, data_dir, checkpoint: str, gpu: int | None):
+    """The model of ``run`` (eval mode, on ``gpu``), its dataset on the device and the validation rows."""
     ckpt.check_checkpoint_name(checkpoint)
     device = resolve_device(gpu)
     config = ckpt.read_config(run)
@@ -269,14 +281,11 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
     model = ckpt.load_model(run, checkpoint, config)
     data = DeviceSpectra(ds, device)
     rows = training_streams(ds, supervision, seed, use_unpaired).validation
-    decoys = validation_decoys(ds.path, rows, config.get("retrieval_candidates") or 100)
-    with outputs.locked(run):
-        return _calibrate(model.to(device).eval(), data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint,
-                          strength)
+    return model.to(device).eval(), data, ds, rows
 
 
 def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, run: Path, checkpoint: str,
-               strength: float = 100.0) -> dict[str, Any]:
+               strength: float = 100.0, dataset_file: Path | None = None) -> dict[str, Any]:
     """Calibration of ``model`` on the validation rows of ``decoys`` (structures ``keys``), written into ``run``."""
     from specvae.training import calibration as cal
 
@@ -288,8 +297,9 @@ def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, 
     fold = np.array([int.from_bytes(k.encode()[-4:], "little") % 2 for k in keys])
     report: dict[str, Any] = {"checkpoint": checkpoint, "strength": strength, "spectra": int(len(rows)),
                               "structures": int(len(set(keys))), "out_of_fold": {}}
+    predictions = {}
     for kind in cal.KINDS:
-        oof = np.empty_like(p)
+        oof = predictions[kind] = np.empty_like(p)
         for f in (0, 1):
             fitted = cal.fit(kind, p[fold != f], bits[fold != f], strength)
             oof[fold == f] = fitted.apply(p[fold == f])
@@ -310,4 +320,35 @@ def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, 
     cal.plot_reliability(report, run / "calibration.png")
     log.info("calibration of %s (validation, out of fold):\n%s\nrecommended: %s", run, cal.describe(report),
              report["recommended"])
+    if dataset_file is not None:  # the confidence of rankings, on the predictions rank makes (out of fold)
+        _fit_confidence(predictions[report["recommended"]], data, keys, rows, dataset_file, run)
     return report
+
+
+def _fit_confidence(p: np.ndarray, data: DeviceSpectra, keys: np.ndarray, rows: np.ndarray, dataset_file: Path,
+                    run: Path) -> None:
+    """Fit and save :mod:`specvae.training.confidence` for predictions ``p`` of the validation ``rows``."""
+    from specvae.training import confidence
+
+    lists = validation_decoys(dataset_file, rows, confidence.MAX_CANDIDATES)
+    model = confidence.fit_confidence(p, data.fingerprints.cpu().numpy(), lists.candidates, keys, data.n_bits)
+    confidence.save(run, model)
+
+
+@torch.no_grad()
+def fit_confidence_run(run_dir: str | Path, data_dir: str | Path | None = None, checkpoint: str = ckpt.BEST,
+                       calibration: str = "auto", gpu: int | None = None) -> dict[str, Any]:
+    """Fit only the confidence of :mod:`specvae.training.confidence` for a run (its ``calibration`` applied, as
+    ``rank`` does) on the validation split of ``data_dir`` (default: the data it was trained on); writes
+    ``confidence.json`` into the run and returns it."""
+    from specvae.training import calibration as cal
+    from specvae.training import confidence
+
+    run = Path(run_dir)
+    model, data, ds, rows = _validation_setup(run, data_dir, checkpoint, gpu)
+    p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
+                   for s in range(0, len(rows), 512)]).cpu().numpy()
+    p = cal.load(run, calibration, data.n_bits).apply(p)
+    with outputs.locked(run):
+        _fit_confidence(p, data, ds.inchikey14[rows].astype(str), rows, ds.path, run)
+    return ckpt.read_json(run / confidence.CONFIDENCE_FILE)

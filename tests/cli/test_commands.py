@@ -59,8 +59,10 @@ def test_rank_with_a_tiny_model(tmp_path, run):
     assert result.exit_code == 0, result.output
     assert "ranked 1 of 1 spectra" in result.output and "1 invalid candidate rows skipped" in result.output
     rows = (tmp_path / "r.tsv").read_text().splitlines()
-    assert len(rows) == 3 and rows[0].startswith("rank\tscore\tinchikey\tsmiles\tid\tname")
-    assert len((tmp_path / "r.fingerprint.tsv").read_text().splitlines()) == 2048 + 1
+    assert len(rows) == 3 and rows[0].startswith("rank\tcross_entropy_nats\tprobability\ttanimoto\tadduct\tppm")
+    fingerprint = (tmp_path / "r.fingerprint.tsv").read_text().splitlines()
+    assert len(fingerprint) == 2048 + 1 and fingerprint[1].endswith("\tmorgan2 bit 0")
+    assert (tmp_path / "r.report.html").exists()
 
 
 def test_evaluate_casmi_fixture(tmp_path, run, fixtures):

@@ -56,9 +56,11 @@ def test_oracle_ranks_every_answer_first(casmi, tmp_path):
     m = summary["metrics"]
     assert m["all"]["top1"] == 3 and m["all"]["median_rank"] == 1.0
     assert m["negative"]["challenges"] == 1 and m["positive"]["challenges"] == 2
-    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [".specvae-output", "results.tsv", "summary.json",
-                                                                  "summary.md",
-                                                                   "topk.png"]
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [".specvae-output", "report.html", "results.tsv",
+                                                                  "summary.json", "summary.md", "topk.png"]
+    page = (tmp_path / "ev" / "report.html").read_text()
+    assert page.count('<section class="spectrum"') == 3 and page.count("(answer)") == 3, "each answer marked"
+    assert summary["confidence"] is None, "the oracle has no confidence model"
     rows = [line.split("\t") for line in (tmp_path / "ev" / "results.tsv").read_text().splitlines()]
     assert [r[0] for r in rows[1:]] == list(ANSWERS) and [r[4] for r in rows[1:]] == ["9", "17", "11"]
     assert "| positive | 2 | 2 | 2 (100.0 %)" in (tmp_path / "ev" / "summary.md").read_text()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pandas as pd
 import pytest
 from rank_helpers import OraclePredictor
 
@@ -12,6 +14,7 @@ from specvae.errors import InputError
 pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
 
 from specvae.retrieval.ranking import rank_spectra  # noqa: E402
+from specvae.retrieval.scoring import RANK_COLUMNS  # noqa: E402
 
 CANDIDATES = ("SMILES,id,name\nCCO,c1,ethanol\nc1ccccc1O,c2,phenol\nC1CC(,c3,broken\nOCC,c4,ethanol again\n"
               "CC(=O)O,c5,acetic acid\n")
@@ -42,18 +45,27 @@ def test_directory_output_with_a_spectrum_without_peaks_and_invalid_candidates(f
                           fingerprint_tsv=True, mass_check=False)
     assert counts == {**counts, "spectra": 3, "ranked": 2, "skipped": 1, "candidate_rows": 5, "rejected_candidates": 1}
     out = files / "out"
-    assert sorted(p.name for p in out.iterdir()) == [".specvae-output", "rankings", "rejects.tsv", "summary.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == [".specvae-output", "rankings", "rejects.tsv", "report.html",
+                                                     "summary.tsv"]
     assert sorted(p.name for p in (out / "rankings").iterdir()) == [
         "first.casmi.tsv", "first.fingerprint.tsv", "first.tsv", "third.casmi.tsv", "third.fingerprint.tsv",
         "third.tsv"]
-    first = [line.split("\t") for line in (out / "rankings" / "first.tsv").read_text().splitlines()]
-    assert first[1][4] == "c2" and first[1][0] == "1", "phenol first"
-    assert sorted(r[4] for r in first[1:]) == ["c1", "c2", "c5"], "c4 (ethanol again) merged into c1"
-    assert [r[6] for r in first[1:] if r[4] == "c1"] == ["c4"], "the merged duplicate's id is listed"
-    third = [line.split("\t") for line in (out / "rankings" / "third.tsv").read_text().splitlines()]
-    assert third[1][4] == "c1"
-    summary = (out / "summary.tsv").read_text()
-    assert "empty\t1\t\t\t\t0\t\t\t\tskipped: no peaks on the m/z grid" in summary, "records count from 0"
+    first = pd.read_csv(out / "rankings" / "first.tsv", sep="\t", dtype={"id": str, "merged_ids": str})
+    assert list(first.columns) == list(RANK_COLUMNS)
+    assert first["id"][0] == "c2" and first["rank"][0] == 1, "phenol first"
+    assert sorted(first["id"]) == ["c1", "c2", "c5"], "c4 (ethanol again) merged into c1"
+    assert first[first["id"] == "c1"]["merged_ids"].tolist() == ["c4"], "the merged duplicate's id is listed"
+    assert (first["cross_entropy_nats"].diff().dropna() >= 0).all(), "lower cross-entropy first"
+    assert first["probability"].sum() == pytest.approx(1, abs=1e-4) and first["probability"].is_monotonic_decreasing
+    assert first["tanimoto"][0] == 1.0, "the oracle predicts phenol's bits exactly"
+    assert first["formula"][0] == "C6H6O" and first["monoisotopic_mass"][0] == pytest.approx(94.04186, abs=1e-5)
+    third = pd.read_csv(out / "rankings" / "third.tsv", sep="\t")
+    assert third["id"][0] == "c1"
+    summary = pd.read_csv(out / "summary.tsv", sep="\t", dtype={"label": str}).set_index("label")
+    assert summary.loc["empty", "record"] == 1 and summary.loc["empty", "n_candidates"] == 0, "records count from 0"
+    assert summary.loc["empty", "status"].startswith("skipped: no peaks on the m/z grid")
+    assert summary.loc["first", "top_inchikey"].startswith(first["inchikey"][0])
+    assert np.isnan(summary.loc["first", "confidence"]), "the oracle has no confidence model"
     assert "C1CC(" in (out / "rejects.tsv").read_text()
     assert oracle.calls == [((2, 11000), "mean", 1, 0)], "one batch of the two usable spectra"
 
@@ -62,7 +74,8 @@ def test_single_file_output(files):
     rank_spectra(files / "one.mgf", OraclePredictor(["CC(=O)O"]), files / "ranked.tsv", candidates=files / "cands.csv",
                  casmi=True, mode="sample", n_samples=4, mass_check=False)
     assert {p.name for p in files.iterdir()} >= {"ranked.tsv", "ranked.casmi.tsv", "ranked.rejects.tsv"}
-    assert (files / "ranked.tsv").read_text().splitlines()[1].split("\t")[4] == "c5"
+    assert pd.read_csv(files / "ranked.tsv", sep="\t")["id"][0] == "c5"
+    assert (files / "ranked.report.html").exists()
     with pytest.raises(FileExistsError):
         rank_spectra(files / "one.mgf", OraclePredictor(["CCO"]), files / "ranked.tsv", candidates=files / "cands.csv")
     with pytest.raises(InputError, match="give a directory"):
@@ -107,9 +120,10 @@ def test_candidates_from_the_database(files, fixtures):
     (files / "q.mgf").write_text(mgf(("q", round(mz, 5), [(120.04, 100), (92.05, 40)])))
     rank_spectra(files / "q.mgf", OraclePredictor(["Nc1ccccc1C(=O)O"]), files / "r.tsv", db=files / "db.parquet",
                  ppm=5)
-    rows = [line.split("\t") for line in (files / "r.tsv").read_text().splitlines()]
-    assert rows[0][-1] == "adduct" and rows[1][4] == "CID:227", "anthranilic acid first"
-    assert all(r[-1] == "[M+H]+" for r in rows[1:]) and len(rows) > 15
+    table = pd.read_csv(files / "r.tsv", sep="\t")
+    assert table["id"][0] == "CID:227", "anthranilic acid first"
+    assert (table["adduct"] == "[M+H]+").all() and len(table) > 15
+    assert (table["ppm"].abs() <= 5).all() and table["formula"].eq("C7H7NO2").all()
 
 
 def _summary(out):

@@ -11,6 +11,7 @@ from specvae.chem.structures import parse_many
 from specvae.readers.structures import StructureRecord
 from specvae.retrieval.candidates import merge_rows
 from specvae.retrieval.scoring import (
+    RANK_COLUMNS,
     average_ranks,
     rank_candidates,
     score_bits,
@@ -83,7 +84,11 @@ def test_rank_three_candidates_two_with_identical_fingerprints():
     table = ranking.table()
     assert table["id"].tolist() == ["ethanol", "glycerol", "hexane"], "ties keep the input order"
     assert table["rank"].tolist() == [1.5, 1.5, 3.0]
-    assert table["score"].tolist() == pytest.approx([ce([1, 0, 1])] * 2 + [ce([0, 1, 0])])
+    assert table["cross_entropy_nats"].tolist() == pytest.approx([ce([1, 0, 1])] * 2 + [ce([0, 1, 0])])
+    assert table["probability"].tolist() == pytest.approx(
+        np.exp(-table["cross_entropy_nats"]) / np.exp(-table["cross_entropy_nats"]).sum()), "softmax, temperature 1"
+    assert table["tanimoto"].tolist() == [0.5, 0.5, 0.0], "P > 0.5 is bit 0 only"
+    assert ranking.confidence is None, "no confidence model"
     assert ranking.rank_of("LFQSCWFLJHTTHZ") == 1.5  # ethanol
     assert ranking.rank_of("XXXXXXXXXXXXXX") is None and ranking.score_of("XXXXXXXXXXXXXX") is None
     assert ranking.best()[0].smiles == "CCO" and table.head(1).equals(ranking.table(top=1))
@@ -94,11 +99,17 @@ def test_outputs(tmp_path):
     ranking = rank_candidates(P, cands, np.packbits(np.array([[1, 0, 1], [0, 1, 0]], np.uint8), axis=1))
     write_ranking(ranking, tmp_path / "r.tsv")
     lines = (tmp_path / "r.tsv").read_text().splitlines()
-    assert lines[0].split("\t") == ["rank", "score", "inchikey", "smiles", "id", "name", "merged_ids"]
-    assert lines[1].split("\t")[:5] == ["1", "1.02165", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "CCO", "a"]
+    assert lines[0].split("\t") == list(RANK_COLUMNS) == [
+        "rank", "cross_entropy_nats", "probability", "tanimoto", "adduct", "ppm", "formula", "monoisotopic_mass",
+        "inchikey", "smiles", "id", "name", "merged_ids"]
+    assert lines[1].split("\t") == ["1", "1.02165", "0.972973", "0.5", "", "", "C2H6O", "46.04186",
+                                     "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "CCO", "a", "name0", ""]
     write_casmi_submission(ranking, tmp_path / "c.tsv")
     rows = [line.split("\t") for line in (tmp_path / "c.tsv").read_text().splitlines()]
     assert [r[0] for r in rows] == ["CCO", "CCCCCC"]
     assert float(rows[0][1]) > float(rows[1][1]) == 0.0, "CASMI scores: non-negative, higher is better"
     write_fingerprint(P, tmp_path / "fp.tsv")
-    assert (tmp_path / "fp.tsv").read_text().splitlines() == ["bit\tprobability", "0\t0.9", "1\t0.2", "2\t0.5"]
+    assert (tmp_path / "fp.tsv").read_text().splitlines() == ["bit\tprobability\tsubstructure", "0\t0.9\t",
+                                                              "1\t0.2\t", "2\t0.5\t"]
+    write_fingerprint(P, tmp_path / "fp.tsv", ["PubChem 0: a", "PubChem 1: b", "PubChem 2: C(=O)N"])
+    assert (tmp_path / "fp.tsv").read_text().splitlines()[3] == "2\t0.5\tPubChem 2: C(=O)N"
