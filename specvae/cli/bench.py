@@ -16,9 +16,10 @@ from specvae.cli import _options as opt
 from specvae.cli._app import bench_app, command, show_progress
 
 DATA_HELP = {
-    "mnist-split": "Folder with the four MNIST IDX files (gzip or raw); see data-manifests/mnist.yaml.",
+    "mnist-split": "Folder with the four MNIST IDX files (gzip or raw); see `specvae data list` (manifest mnist).",
     "mnist-svhn": "Folder with the MNIST IDX files and SVHN train_32x32.mat/test_32x32.mat; see docs.",
-    "cub": "MMVAE's CUB folder (text_*classes.txt, resnet101_2048/{train,test}.ft); see data-manifests/cub.yaml.",
+    "cub": "MMVAE's CUB folder (text_*classes.txt, resnet101_2048/{train,test}.ft); see `specvae data list` "
+           "(manifest cub).",
 }
 
 

@@ -14,9 +14,9 @@ def _fractions(text: str) -> tuple[float, float, float]:
     try:
         parts = tuple(float(x) for x in text.replace(":", ",").split(","))
     except ValueError:
-        raise typer.BadParameter(f"{text!r}: give three numbers such as 0.8,0.1,0.1") from None
+        raise ValueError(f"--fractions {text!r}: give three numbers such as 0.8,0.1,0.1") from None
     if len(parts) != 3:
-        raise typer.BadParameter(f"{text!r}: give three numbers (train,validation,test) such as 0.8,0.1,0.1")
+        raise ValueError(f"--fractions {text!r}: give three numbers (train,validation,test) such as 0.8,0.1,0.1")
     return parts
 
 
