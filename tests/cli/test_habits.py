@@ -80,7 +80,7 @@ def test_a_flag_takes_no_value():
     (["no-such-command"], "no-such-command"),
 ])
 def test_usage_and_value_errors_are_one_line(tmp_path, args, words):
-    result = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
+    result = runner.invoke(app, ["-q", *(a.format(tmp=tmp_path) for a in args)])  # -q: no log lines
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("specvae: error:") and words in lines[0], result.output
