@@ -128,9 +128,13 @@ def command(group: typer.Typer = app, name: str | None = None, **kwargs) -> Call
         def wrapper(*args, verbose: int = 0, quiet: bool = False, **kw):
             if quiet or verbose:  # given after the command: the same as before it
                 _root(verbose=verbose, quiet=quiet, version=False)
+            _STATE["pending"] = []
             try:
-                return func(*args, **kw)
+                result = func(*args, **kw)
+                _flush_announcements()
+                return result
             except USER_ERRORS as exc:
+                _STATE["pending"] = []
                 message = str(exc) or type(exc).__name__
                 if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)) and exc.filename:
                     message = f"{exc.strerror or message}: {exc.filename}"
@@ -145,6 +149,29 @@ def command(group: typer.Typer = app, name: str | None = None, **kwargs) -> Call
     return decorate
 
 
+def announce(message: str, *args) -> None:
+    """Log ``message`` at info level once the command's work starts (its first log line or progress bar, or its
+    end), not when it fails on its input: a user error stays one line."""
+    logger = logging.getLogger("specvae")
+    if logger.isEnabledFor(logging.INFO):
+        _STATE["pending"].append(logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, args, None))
+
+
+def _flush_announcements() -> None:
+    pending, _STATE["pending"] = _STATE["pending"], []
+    for record in pending:
+        logging.getLogger("specvae").handle(record)
+
+
+class _FlushFirst(logging.Filter):
+    """Lets held-back announcements out before the first other log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _STATE["pending"]:
+            _flush_announcements()
+        return True
+
+
 def setup_logging(verbosity: int) -> None:
     """Install a rich handler on the ``specvae`` logger (the library itself installs none)."""
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
@@ -156,7 +183,11 @@ def setup_logging(verbosity: int) -> None:
 
         handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.addFilter(_FlushFirst())
         logger.addHandler(handler)
+        from specvae import progress
+
+        progress.BEFORE_BAR.append(_flush_announcements)
     logger.propagate = False
 
 
@@ -181,7 +212,7 @@ def _root(
     _STATE["progress"] = not quiet
 
 
-_STATE = {"progress": True}
+_STATE = {"progress": True, "pending": []}
 
 
 def show_progress() -> bool:

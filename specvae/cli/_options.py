@@ -120,17 +120,16 @@ def load_predictor(model: Path, checkpoint: str, gpu: int | None, calibration: s
 def use_threads(threads: int | None, torch_too: bool = True) -> int:
     """Resolve ``--threads`` (:func:`specvae.threads.resolve_threads`: the option, ``$SPECVAE_THREADS``, the free
     cores), apply it (``OMP_NUM_THREADS``; PyTorch's threads with ``torch_too``) and say it once in the log."""
-    import logging
     import os
 
+    from specvae.cli._app import announce
     from specvae.threads import available_cores
     from specvae.threads import use_threads as apply
 
     n = apply(threads, torch_too=torch_too)
     from_env = bool(os.environ.get("SPECVAE_THREADS", "").strip())
     source = "--threads" if threads is not None else "$SPECVAE_THREADS" if from_env else "the free cores"
-    logging.getLogger("specvae").info("using %d thread(s), from %s (%d core(s) available)", n, source,
-                                      available_cores())
+    announce("using %d thread(s), from %s (%d core(s) available)", n, source, available_cores())
     return n
 
 
