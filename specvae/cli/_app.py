@@ -142,7 +142,7 @@ def command(group: typer.Typer = app, name: str | None = None, **kwargs) -> Call
             except KeyboardInterrupt:
                 raise fail("interrupted", code=130) from None
 
-        signature = inspect.signature(func)
+        signature = inspect.signature(func, eval_str=True)  # the annotations as objects: the wrapper lives here
         wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *_VERBOSITY])
         return group.command(name=name, **kwargs)(wrapper)
 

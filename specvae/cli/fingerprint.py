@@ -23,7 +23,7 @@ def fingerprint(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1,
                                                 help="Processes for uncached structures (default: "
                                                      "--threads).")] = None,
-    threads: Annotated[int | None, opt.THREADS] = None,
+    threads: int = opt.THREADS,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the fingerprint cache.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT and its rejects file.")] = False,
 ):
