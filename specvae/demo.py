@@ -35,11 +35,13 @@ def packaged_sample() -> Path:
 
 
 def _write_queries_and_candidates(data_dir: Path, out: Path) -> list[str]:
-    """Test spectra as MGF (exact round trip of the binned peaks) and all structures as a candidate CSV.
+    """Test spectra as MGF (their measured peaks and metadata) and all structures as a candidate CSV.
 
     Returns the true InChIKey first block of every test spectrum, in the order of the MGF's records.
     """
     import pyarrow.parquet as pq
+
+    from specvae.datasets.export import mgf_text
 
     table = pq.read_table(data_dir / schema.DATASET_FILE).to_pydict()
     truth: list[str] = []
@@ -47,13 +49,9 @@ def _write_queries_and_candidates(data_dir: Path, out: Path) -> list[str]:
         for i, split in enumerate(table[schema.SPLIT]):
             if split != schema.TEST or table[schema.KIND][i] != schema.PAIRED:
                 continue
-            title = table[schema.ID][i]
             truth.append(table[schema.INCHIKEY14][i])
-            mz = (np.asarray(table[schema.BINS][i]) + 0.5) * schema.BIN_WIDTH  # bin centres
-            intensity = np.expm1(np.asarray(table[schema.INTENSITIES][i], dtype=np.float64))
-            mgf.write(f"BEGIN IONS\nTITLE={title}\nPEPMASS={table[schema.PRECURSOR_MZ][i]}\nIONMODE=positive\n")
-            mgf.write("".join(f"{m:.4f} {v:.6g}\n" for m, v in zip(mz, intensity)))
-            mgf.write("END IONS\n\n")
+            # the measured peaks (as a user's query file holds them), without the answer's SMILES and InChIKey
+            mgf.write(mgf_text({column: values[i] for column, values in table.items()}, structure=False))
     seen: dict[str, tuple[str, str]] = {}
     for key, smiles, name in zip(table[schema.INCHIKEY14], table[schema.SMILES], table[schema.NAME]):
         if key and key not in seen:

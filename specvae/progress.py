@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
+# called (without arguments) before a bar is drawn: the CLI prints log lines it held back until work starts
+BEFORE_BAR: list[Callable[[], None]] = []
 
 
 def track(iterable: Iterable[T], description: str, total: float | None = None, enabled: bool = False) -> Iterator[T]:
@@ -29,6 +31,8 @@ def counter(description: str, total: float | None = None, enabled: bool = False)
     if not enabled:
         yield lambda n=1: None
         return
+    for hook in BEFORE_BAR:
+        hook()
     from rich.console import Console
     from rich.progress import (
         BarColumn,

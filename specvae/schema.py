@@ -18,6 +18,12 @@ Spectra are stored sparsely: ``bins`` (list<uint16>, sorted bin indices 0..10999
 occupied bins out of 11000, so the sparse layout is about 100x smaller than a dense float32 vector (44 kB) and needs no
 compression tricks; :func:`specvae.datasets.spectra` densifies a batch on the device in one scatter.
 
+The measured peaks are kept too, after cleaning and at the file's resolution: ``peak_mz`` (list<float64>) and
+``peak_intensity`` (list<float64>), in file order, without peaks that cleaning removed (``--mz-min``/``--mz-max``)
+or peaks of zero intensity; peaks beyond the bin grid (m/z above 1100) are kept here, though the bins leave them out.
+``specvae export`` writes them as MGF or MSP. Datasets written before these columns existed lack them (and
+``retention_time``); everything but ``export`` reads them as before.
+
 Fingerprints are stored packed (``numpy.packbits``, big bit order, ``ceil(n_bits / 8)`` bytes in a fixed-size binary
 column); the fingerprint's name, version and width are in the Parquet key-value metadata (:data:`META_FINGERPRINT`).
 """
@@ -58,6 +64,9 @@ SMILES = "smiles"  # RDKit canonical isomeric SMILES
 N_PEAKS = "n_peaks"  # occupied bins
 BINS = "bins"
 INTENSITIES = "intensities"
+PEAK_MZ = "peak_mz"  # measured peaks after cleaning (float64, file order)
+PEAK_INTENSITY = "peak_intensity"
+RETENTION_TIME = "retention_time"  # seconds, where the source states it
 FINGERPRINT = "fingerprint"
 SPLIT = "split"
 KIND = "kind"
@@ -112,6 +121,9 @@ def arrow_schema(n_bits: int):
             (N_PEAKS, pa.int32()),
             (BINS, pa.list_(pa.uint16())),
             (INTENSITIES, pa.list_(pa.float32())),
+            (PEAK_MZ, pa.list_(pa.float64())),
+            (PEAK_INTENSITY, pa.list_(pa.float64())),
+            (RETENTION_TIME, pa.float64()),
             (FINGERPRINT, pa.binary(n_packed_bytes(n_bits))),
         ]
     )

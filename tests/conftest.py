@@ -19,6 +19,9 @@ import pytest
 # Toy models gain nothing from intra-op threads, and OpenMP threads spinning on a busy 2-core machine made single
 # BatchNorm calls take tens of milliseconds. One thread per test process keeps the suite fast and steady.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The same for commands run in the test process: without --threads they use $SPECVAE_THREADS (else the free cores,
+# and they would set PyTorch's threads for every later test).
+os.environ.setdefault("SPECVAE_THREADS", "1")
 # Never read or write the user's caches (fingerprints, canonical forms, oracles): a test run of work-in-progress code
 # would otherwise leave its results where later real runs trust them. Subprocesses inherit the variable.
 os.environ["SPECVAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="specvae-test-cache-")

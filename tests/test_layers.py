@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "specvae"
 # lowest first; a module may import its own room and the rooms below it
 LAYERS = [
     ("specvae", "specvae.errors", "specvae.schema", "specvae.progress", "specvae.outputs", "specvae.settings",
-     "specvae.threads"),
+     "specvae.threads", "specvae.caches"),
     ("specvae.readers",),
     ("specvae.chem",),
     ("specvae.datasets",),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from specvae import caches
 from specvae.errors import CheckpointError
 from specvae.training import checkpoint as ckpt
 
@@ -61,7 +61,7 @@ class OracleSettings:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("SPECVAE_CACHE_DIR") or Path.home() / ".cache" / "specvae")
+    return caches.cache_dir()
 
 
 def _shift(x: Tensor, pixels: int, generator: torch.Generator) -> Tensor:
@@ -136,7 +136,7 @@ def train_oracle(train_x, train_y, val_x, val_y, in_channels: int, size: int, se
 
 def oracle_path(name: str, data_digest: str, settings: OracleSettings) -> Path:
     key = hashlib.sha256(json.dumps([data_digest, ARCH_VERSION, asdict(settings)], sort_keys=True).encode())
-    return cache_dir() / "oracles" / f"{name}-{key.hexdigest()[:20]}.safetensors"
+    return cache_dir() / caches.ORACLE_DIR / f"{name}-{key.hexdigest()[:20]}.safetensors"
 
 
 def load_or_train(name: str, data_digest: str, load_data, in_channels: int, size: int,

@@ -10,7 +10,8 @@ a lock instead of failing, and writes each batch in one transaction with ``INSER
 the same bits for the same key, so the first writer wins and nothing is lost).
 
 Location: ``path`` if given, else ``$SPECVAE_CACHE_DIR/fingerprints.sqlite``, else
-``~/.cache/specvae/fingerprints.sqlite``.
+``~/.cache/specvae/fingerprints.sqlite`` (:mod:`specvae.caches`: ``specvae cache info`` and ``cache clear``). When the
+file grows past ``$SPECVAE_CACHE_NOTE_GB`` (default 1 GB) a write logs one line saying so.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from specvae import caches
+
 log = logging.getLogger("specvae.chem")
 
-CACHE_FILE = "fingerprints.sqlite"
+CACHE_FILE = caches.FINGERPRINT_FILE
 _CHUNK = 900  # keys per SELECT (below SQLite's bound-parameter limit everywhere)
 
 _SCHEMA = """
@@ -47,8 +50,7 @@ CREATE TABLE IF NOT EXISTS canonical (
 
 def default_cache_path() -> Path:
     """``$SPECVAE_CACHE_DIR/fingerprints.sqlite`` or ``~/.cache/specvae/fingerprints.sqlite``."""
-    root = os.environ.get("SPECVAE_CACHE_DIR")
-    return Path(root) / CACHE_FILE if root else Path.home() / ".cache" / "specvae" / CACHE_FILE
+    return caches.cache_dir() / CACHE_FILE
 
 
 def _retry_while_locked(statement, timeout: float) -> None:
@@ -147,6 +149,8 @@ class FingerprintCache:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        if written:
+            caches.note_if_large(self.path)
         return written
 
     def get_canonical(self, version: str, texts: Sequence[str]) -> dict[str, str]:
@@ -175,6 +179,14 @@ class FingerprintCache:
             connection.execute("ROLLBACK")
             raise
 
+    def summary(self) -> dict:
+        """What the cache holds: ``{"fingerprints": {"name v<version> <n_bits> bits": rows}, "canonical": rows}``."""
+        rows = self.connection.execute(
+            "SELECT name, version, n_bits, COUNT(*) FROM fingerprints GROUP BY name, version, n_bits ORDER BY name")
+        fingerprints = {f"{name} v{version} ({n_bits} bits)": n for name, version, n_bits, n in rows}
+        canonical = self.connection.execute("SELECT COUNT(*) FROM canonical").fetchone()[0]
+        return {"fingerprints": fingerprints, "canonical": canonical}
+
     def count(self, spec=None) -> int:
         """Rows in the cache (for ``spec`` only when given)."""
         if spec is None:
@@ -182,3 +194,19 @@ class FingerprintCache:
         return self.connection.execute(
             "SELECT COUNT(*) FROM fingerprints WHERE name = ? AND version = ? AND n_bits = ?",
             (spec.name, spec.version, spec.n_bits)).fetchone()[0]
+
+
+def cache_report(root: str | Path | None = None) -> dict:
+    """What specvae's cache folder (default :func:`specvae.caches.cache_dir`) holds: its ``location``, whether
+    ``$SPECVAE_CACHE_DIR`` chose it, ``bytes`` and ``files``, fingerprints by spec, canonical forms and oracles."""
+    from_environment = root is None and bool(os.environ.get("SPECVAE_CACHE_DIR"))
+    root = Path(root) if root is not None else caches.cache_dir()
+    files = caches.cache_files(root)
+    report = {"location": str(root), "from_environment": from_environment,
+              "bytes": sum(f.bytes for f in files), "files": len(files), "fingerprints": {}, "canonical": 0}
+    if (root / CACHE_FILE).is_file():
+        with FingerprintCache(root / CACHE_FILE) as cache:
+            report.update(cache.summary())
+    oracles = [f for f in files if f.kind == "oracle" and f.path.suffix == ".safetensors"]
+    report["oracles"], report["oracle_bytes"] = len(oracles), sum(f.bytes for f in oracles)
+    return report

@@ -12,8 +12,10 @@ from specvae.cli import train as _train  # noqa: E402,F401
 from specvae.cli import rank as _rank  # noqa: E402,F401
 from specvae.cli import evaluate as _evaluate  # noqa: E402,F401
 from specvae.cli import db as _db  # noqa: E402,F401
+from specvae.cli import export as _export  # noqa: E402,F401
 from specvae.cli import bench as _bench  # noqa: E402,F401
 from specvae.cli import data as _data  # noqa: E402,F401
+from specvae.cli import cache as _cache  # noqa: E402,F401
 from specvae.cli import version as _version  # noqa: E402,F401
 from specvae.cli._app import app
 

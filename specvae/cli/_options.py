@@ -34,6 +34,9 @@ WORKERS = typer.Option(None, "--workers", "-j", help="Processes for parsing cand
 CACHE = typer.Option(None, "--cache", help="Fingerprint cache file (default: specvae's cache location).")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the persistent fingerprint cache.")
 OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing outputs.")
+THREADS = typer.Option(None, "--threads", min=1, help="Threads to compute with (PyTorch; also the worker processes "
+                                                     "when --workers is not given); default: $SPECVAE_THREADS, else "
+                                                     "the cores not busy with other processes.")
 # training options of `train` and `bench` (TrainConfig and the run); defaults: the command's library function
 ARCHITECTURE = typer.Option(None, "--model", "-m", help="svae (default), vaevae, vaevae_star (VAEVAE*), svae_star, "
                                                         "mmvae.")
@@ -120,6 +123,35 @@ def load_predictor(model: Path | None, checkpoint: str, gpu: int | None, calibra
                                              "frequencies (a baseline that ignores the spectrum)", model)
         return BitFrequencyPredictor.from_dataset(model)
     return Predictor.from_run(model, device=str(device), checkpoint=checkpoint, calibration=calibration)
+
+
+def use_threads(threads: int | None, torch_too: bool = True) -> int:
+    """Resolve ``--threads`` (:func:`specvae.threads.resolve_threads`: the option, ``$SPECVAE_THREADS``, the free
+    cores), apply it (``OMP_NUM_THREADS``; PyTorch's threads with ``torch_too``) and say it once in the log."""
+    import os
+
+    from specvae.cli._app import announce
+    from specvae.threads import available_cores
+    from specvae.threads import use_threads as apply
+
+    n = apply(threads, torch_too=torch_too)
+    from_env = bool(os.environ.get("SPECVAE_THREADS", "").strip())
+    source = "--threads" if threads is not None else "$SPECVAE_THREADS" if from_env else "the free cores"
+    announce("using %d thread(s), from %s (%d core(s) available)", n, source, available_cores())
+    return n
+
+
+def workers_or_threads(workers: int | None, n_threads: int, config: Path | None = None) -> int | None:
+    """``--workers`` when given; else ``None`` when the ``--config`` file sets ``workers``; else the thread count, so
+    that the worker processes and the threads together do not ask for more cores than ``--threads`` allows."""
+    if workers is not None:
+        return workers
+    if config is not None:
+        from specvae.settings import read_settings
+
+        if "workers" in (read_settings(config) or {}):
+            return None
+    return n_threads
 
 
 def cache_from(path: Path | None, disabled: bool):

@@ -16,9 +16,10 @@ from specvae.cli import _options as opt
 from specvae.cli._app import bench_app, command, show_progress
 
 DATA_HELP = {
-    "mnist-split": "Folder with the four MNIST IDX files (gzip or raw); see data-manifests/mnist.yaml.",
+    "mnist-split": "Folder with the four MNIST IDX files (gzip or raw); see `specvae data list` (manifest mnist).",
     "mnist-svhn": "Folder with the MNIST IDX files and SVHN train_32x32.mat/test_32x32.mat; see docs.",
-    "cub": "MMVAE's CUB folder (text_*classes.txt, resnet101_2048/{train,test}.ft); see data-manifests/cub.yaml.",
+    "cub": "MMVAE's CUB folder (text_*classes.txt, resnet101_2048/{train,test}.ft); see `specvae data list` "
+           "(manifest cub).",
 }
 
 
@@ -64,8 +65,10 @@ def _options(bench: str):
         eval_limit: int = typer.Option(None, "--eval-limit", help="Use only N validation and N test items (0: all)."),
         oracle_epochs: int = typer.Option(None, "--oracle-epochs", help="Epochs of the oracle's first training."),
         oracle_train_limit: int = typer.Option(None, "--oracle-train-limit", hidden=True),
+        threads: int = opt.THREADS,
         config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
     ):
+        opt.use_threads(threads)
         _run(bench, config, data, out, model, supervision, epochs, batch_size, lr, gpu, seed, time_limit, train_limit,
              eval_limit, oracle_epochs, oracle_train_limit, resume, overwrite, max_steps)
 

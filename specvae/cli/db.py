@@ -18,12 +18,13 @@ def build_cmd(
                                                                 "must match the models you rank with."),
     licence: str = typer.Option(None, "--licence", help="Licence note recorded for the inputs (notes in a "
                                                         "SOURCE.md beside an input are recorded anyway)."),
-    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE,
+    workers: int = opt.WORKERS, threads: int = opt.THREADS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE,
     overwrite: bool = opt.OVERWRITE,
 ):
     """Build a structure database: canonical structures, masses and fingerprints, sorted by mass."""
     from specvae.retrieval.db import build_db
 
+    workers = opt.workers_or_threads(workers, opt.use_threads(threads, torch_too=False))
     record = build_db(inputs, out, cache=opt.cache_from(cache, no_cache), licence=licence, overwrite=overwrite,
                       progress=show_progress(), **opt.given(fingerprint=fingerprint, workers=workers))
     typer.echo(f"{out}: {record['n_structures']:,} structures from {record['rows_read']:,} rows "

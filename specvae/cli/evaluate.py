@@ -23,16 +23,19 @@ def casmi_cmd(
     ppm: float = opt.PPM, adducts: list[str] = opt.ADDUCTS,
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
-    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
+    workers: int = opt.WORKERS, threads: int = opt.THREADS,
+    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
     overwrite: bool = opt.OVERWRITE,
 ):
     """Evaluate a model on CASMI-style challenges (polarity from the solutions file)."""
     from specvae.retrieval.casmi import evaluate_casmi
 
+    n_threads = opt.use_threads(threads)
     s = opt.settings(config, [(opt.ModelChoice, ()), (evaluate_casmi, ("predictor", "settings"))], dict(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, challenges=challenges,
         solutions=solutions, out=out, candidates=candidates, db=db, ion_mode=ion_mode, limit=limit, ppm=ppm,
-        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, workers=workers), required=opt.REQUIRED)
+        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed,
+        workers=opt.workers_or_threads(workers, n_threads, config)), required=opt.REQUIRED)
     evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     summary = evaluate_casmi(predictor=predictor, **evaluation, cache=opt.cache_from(cache, no_cache),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from specvae.cli import _options as opt
 from specvae.cli._app import command, show_progress
 from specvae.cli._options import given
 
@@ -20,13 +21,16 @@ def fingerprint(
                                              help="specvae (default), specvae-pool, morgan2, maccs.")] = None,
     n_bits: Annotated[int | None, typer.Option("--n-bits", help="Width where the fingerprint allows it.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1,
-                                                help="Processes for uncached structures.")] = None,
+                                                help="Processes for uncached structures (default: "
+                                                     "--threads).")] = None,
+    threads: int = opt.THREADS,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the fingerprint cache.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT and its rejects file.")] = False,
 ):
     """Compute fingerprints of every structure in INPUT: InChIKey, canonical SMILES and packed bits per record."""
     from specvae.chem.fingerprint_file import fingerprint_file
 
+    workers = opt.workers_or_threads(workers, opt.use_threads(threads, torch_too=False))
     report = fingerprint_file(input_file, out, cache=not no_cache, overwrite=overwrite, progress=show_progress(),
                               **given(fingerprint=name, n_bits=n_bits, workers=workers))
     typer.echo(report.summary())

@@ -14,9 +14,9 @@ def _fractions(text: str) -> tuple[float, float, float]:
     try:
         parts = tuple(float(x) for x in text.replace(":", ",").split(","))
     except ValueError:
-        raise typer.BadParameter(f"{text!r}: give three numbers such as 0.8,0.1,0.1") from None
+        raise ValueError(f"--fractions {text!r}: give three numbers such as 0.8,0.1,0.1") from None
     if len(parts) != 3:
-        raise typer.BadParameter(f"{text!r}: give three numbers (train,validation,test) such as 0.8,0.1,0.1")
+        raise ValueError(f"--fractions {text!r}: give three numbers (train,validation,test) such as 0.8,0.1,0.1")
     return parts
 
 
@@ -47,7 +47,8 @@ def ingest(
                                               "these words, e.g. NC (non-commercial), ND; repeatable."),
     cache: Path = opt.CACHE,
     no_cache: bool = opt.NO_CACHE,
-    workers: int = typer.Option(None, "--workers", "-j", help="Processes to use."),
+    workers: int = typer.Option(None, "--workers", "-j", help="Processes to use (default: --threads)."),
+    threads: int = opt.THREADS,
     config: Path = opt.CONFIG,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DIR if it holds a dataset."),
 ):
@@ -58,12 +59,13 @@ def ingest(
     def off(value, switched_off):  # a given option that switches a cleaning step off sets its setting to None
         return None if value is None else NONE if switched_off else value
 
+    n_threads = opt.use_threads(threads, torch_too=False)
     inlets = None if instrument_type is None else tuple(t.strip().upper() for t in instrument_type.split(",")
                                                         if t.strip())
     s = opt.settings(config, [(run_ingest, ())], {
         "inputs": inputs or None, "out_dir": out, "molecules": molecules or None, "fingerprint": fingerprint,
         "exclude_inchikeys": exclude_inchikeys, "fractions": _fractions(fractions) if fractions else None,
-        "seed": seed, "workers": workers, "cleaning": {
+        "seed": seed, "workers": opt.workers_or_threads(workers, n_threads, config), "cleaning": {
             "ion_mode": off(ion_mode and ion_mode.lower(), str(ion_mode).lower() in ("any", "both", "none")),
             "keep_unknown_ion_mode": keep_unknown_ion_mode, "ms_level": off(ms_level, ms_level == 0),
             "instrument_types": off(inlets, str(instrument_type).lower() in ("any", "none", "")),

@@ -32,18 +32,20 @@ def rank_cmd(
                                          "low-confidence in summary.tsv."),
     mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
-    workers: int = opt.WORKERS, cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
+    workers: int = opt.WORKERS, threads: int = opt.THREADS,
+    cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
     overwrite: bool = opt.OVERWRITE,
 ):
     """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
     from specvae.retrieval.ranking import rank_spectra
 
+    n_threads = opt.use_threads(threads)
     s = opt.settings(config, [(opt.ModelChoice, ()), (rank_spectra, ("predictor",))], dict(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, spectra=spectra, out=out,
         candidates=candidates, db=db, ppm=ppm,
         adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
-        top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence, workers=workers),
-        required=opt.REQUIRED)
+        top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence,
+        workers=opt.workers_or_threads(workers, n_threads, config)), required=opt.REQUIRED)
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])
     ranking = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     counts = rank_spectra(predictor=predictor, **ranking, cache=opt.cache_from(cache, no_cache), overwrite=overwrite,

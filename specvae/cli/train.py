@@ -67,12 +67,14 @@ def train_cmd(
                                                       "val_top1, val_top10, val_median_rank."),
     retrieval: int = typer.Option(None, "--retrieval-candidates", help="Candidates per validation spectrum for the "
                                                                        "retrieval metrics (default 100; 0: off)."),
+    threads: int = opt.THREADS,
     config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
     from specvae.settings import check, keys
     from specvae.training.spectra import train_spectra
 
+    opt.use_threads(threads)
     s = opt.settings(config, [(train_spectra, ())], {
         "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
         "model_overrides": parse_overrides(overrides) if overrides else None,
@@ -100,11 +102,13 @@ def calibrate_cmd(
     strength: float = typer.Option(100.0, "--strength", help="L2 strength pulling per-bit Platt scaling towards "
                                                             "the uncalibrated probabilities."),
     gpu: int = typer.Option(None, "--gpu", help="CUDA device index; omit to use the CPU."),
+    threads: int = opt.THREADS,
 ):
     """Fit a temperature and per-bit Platt scaling on the validation split (train does this after training)."""
     from specvae.training.calibration import describe
     from specvae.training.spectra import calibrate_run
 
+    opt.use_threads(threads)
     report = calibrate_run(model, data, checkpoint=checkpoint, strength=strength, gpu=gpu)
     typer.echo(f"validation spectra, out of fold:\n{describe(report)}\nrecommended: {report['recommended']}; "
                f"written to {model}/calibration.json, calibration.png")

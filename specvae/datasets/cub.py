@@ -1,6 +1,6 @@
 """CUB-200-2011 images and captions as MMVAE released them (paper section 4.3; Shi et al. 2019).
 
-MMVAE's ``cub`` folder (``data-manifests/cub.yaml``; ``docs/benchmarks-images.md`` says how to get it)::
+MMVAE's ``cub`` folder (manifest ``cub``, ``specvae data list``; ``docs/benchmarks-images.md`` says how to get it)::
 
     cub/text_trainvalclasses.txt     captions of the 150 train+validation classes: 8,855 images x 10 lines
     cub/text_testclasses.txt         captions of the 50 test classes: 2,933 images x 10 lines
@@ -39,7 +39,7 @@ TEXT_FILES = {"train": "text_trainvalclasses.txt", "test": "text_testclasses.txt
 FEATURE_DIR = "resnet101_2048"
 CUB_HELP = ("download MMVAE's cub.zip (http://www.robots.ox.ac.uk/~yshi/mmdgm/datasets/cub.zip), unpack it and "
             "extract the ResNet-101 features into cub/resnet101_2048/{train,test}.ft as MMVAE does; see "
-            "docs/benchmarks-images.md and data-manifests/cub.yaml")
+            "docs/benchmarks-images.md and `specvae data list` (manifest cub)")
 _TOKEN = re.compile(r"'\w+|\w+|[^\w\s]")
 
 

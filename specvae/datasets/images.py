@@ -1,7 +1,7 @@
 """Image data for the benchmarks of the paper (section 4.1-4.2): MNIST from IDX files, SVHN from ``.mat`` files.
 
 Nothing is downloaded: every reader takes a local directory the user filled (see ``docs/benchmarks-images.md`` and
-``data-manifests/``) and checks what it reads, with an error that names the file and the fix.
+``specvae data list``) and checks what it reads, with an error that names the file and the fix.
 
 - :func:`read_mnist` reads the four IDX files (gzip or raw, standard names with ``-`` or ``.`` before ``idx``) into
   ``uint8`` arrays, checking magic numbers, dimensions and file sizes.
@@ -36,10 +36,10 @@ MNIST_FILES = {
 }
 MNIST_HELP = ("put the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
               "t10k-labels-idx1-ubyte, gzip-compressed or not) in one folder and pass it with --data; "
-              "see data-manifests/mnist.yaml")
+              "see `specvae data list` (manifest mnist)")
 SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 SVHN_HELP = ("download train_32x32.mat and test_32x32.mat (format 2, 'cropped digits') from "
-             "http://ufldl.stanford.edu/housenumbers/ into one folder; see data-manifests/svhn.yaml")
+             "http://ufldl.stanford.edu/housenumbers/ into one folder; see `specvae data list` (manifest svhn)")
 _IDX_TYPES = {0x08: np.uint8}
 
 

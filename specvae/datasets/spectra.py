@@ -59,7 +59,11 @@ class SpectraDataset:
         file = path / schema.DATASET_FILE if path.is_dir() else path
         if not file.exists():
             raise FileNotFoundError(2, "no ingested dataset (run `specvae ingest` first)", str(file))
-        table = pq.read_table(file)
+        # only what training and ranking use (not the measured peaks, which only `specvae export` reads)
+        wanted = (schema.ID, schema.KIND, schema.SPLIT, schema.INCHIKEY14, schema.ION_MODE, schema.BINS,
+                  schema.INTENSITIES, schema.FINGERPRINT)
+        present = set(pq.read_schema(file).names)
+        table = pq.read_table(file, columns=[c for c in wanted if c in present])
         spec = FingerprintSpec.from_table(table, file, "specvae ingest")
         n = table.num_rows
         spectra = table.column(schema.BINS).combine_chunks()

@@ -150,9 +150,14 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
     counts_all = np.concatenate(rows.counts) if rows.counts else np.zeros(0, np.int64)
     bins_all = np.concatenate(rows.bins) if rows.bins else np.zeros(0, np.uint16)
     values_all = np.concatenate(rows.values) if rows.values else np.zeros(0, np.float32)
+    peak_counts = np.concatenate(rows.peak_counts) if rows.peak_counts else np.zeros(0, np.int64)
+    peak_mz = np.concatenate(rows.peak_mz) if rows.peak_mz else np.zeros(0, np.float64)
+    peak_intensity = np.concatenate(rows.peak_intensity) if rows.peak_intensity else np.zeros(0, np.float64)
     if not keep.all():
         entries = np.repeat(keep, counts_all)
         bins_all, values_all, counts_all = bins_all[entries], values_all[entries], counts_all[keep]
+        entries = np.repeat(keep, peak_counts)
+        peak_mz, peak_intensity, peak_counts = peak_mz[entries], peak_intensity[entries], peak_counts[keep]
 
     def pick(values):
         return [values[i] for i in idx]
@@ -173,6 +178,9 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
     offsets = np.zeros(n_spec + n_mol + 1, dtype=np.int32)
     np.cumsum(counts_all, out=offsets[1: n_spec + 1])
     offsets[n_spec + 1:] = offsets[n_spec]
+    peak_offsets = np.zeros(n_spec + n_mol + 1, dtype=np.int64)
+    np.cumsum(peak_counts, out=peak_offsets[1: n_spec + 1])
+    peak_offsets[n_spec + 1:] = peak_offsets[n_spec]
     spectrum_mask = pa.array(np.r_[np.zeros(n_spec, bool), np.ones(n_mol, bool)])
     n_bits = fingerprinter.spec.n_bits
     columns = {
@@ -194,6 +202,7 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
         schema.INCHIKEY: [s.inchikey if s is not None else None for s in all_struct],
         schema.INCHIKEY14: blocks,
         schema.SMILES: [s.smiles if s is not None else None for s in all_struct],
+        schema.RETENTION_TIME: pick(meta["retention_time"]) + [None] * n_mol,
         schema.N_PEAKS: np.r_[counts_all, np.zeros(n_mol, np.int64)].astype(np.int32),
     }
     target = schema.arrow_schema(n_bits)
@@ -205,6 +214,10 @@ def _table(rows, keep, structures, fps, mol_rows, mol_structures, fingerprinter,
         elif f.name == schema.INTENSITIES:
             arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values_all, pa.float32()),
                                                    mask=spectrum_mask))
+        elif f.name in (schema.PEAK_MZ, schema.PEAK_INTENSITY):
+            flat = peak_mz if f.name == schema.PEAK_MZ else peak_intensity
+            arrays.append(pa.ListArray.from_arrays(pa.array(peak_offsets.astype(np.int32)),
+                                                   pa.array(flat, pa.float64()), mask=spectrum_mask))
         elif f.name == schema.FINGERPRINT:
             arrays.append(pa.array([fps.get(s.inchikey) if s is not None else None for s in all_struct], f.type))
         elif f.name == schema.N_PEAKS:

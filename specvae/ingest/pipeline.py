@@ -58,6 +58,9 @@ class _Rows:
         self.bins: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
+        self.peak_mz: list[np.ndarray] = []
+        self.peak_intensity: list[np.ndarray] = []
+        self.peak_counts: list[np.ndarray] = []
 
     def add(self, source: str, offset: int, result: BatchResult) -> None:
         n = len(result.record)
@@ -69,6 +72,9 @@ class _Rows:
         self.bins.append(result.bins)
         self.values.append(result.values)
         self.counts.append(result.counts)
+        self.peak_mz.append(result.peak_mz)
+        self.peak_intensity.append(result.peak_intensity)
+        self.peak_counts.append(result.peak_counts)
 
     def __len__(self) -> int:
         return len(self.record)

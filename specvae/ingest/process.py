@@ -18,7 +18,7 @@ from specvae.readers.records import SpectrumRecord
 
 # metadata carried into the dataset (besides structure text); see specvae.schema
 META_COLUMNS = ("id", "name", "precursor_mz", "adduct", "instrument_type", "instrument", "collision_energy",
-                "ion_mode", "ms_level", "license", "smiles", "inchi", "inchikey")
+                "ion_mode", "ms_level", "license", "smiles", "inchi", "inchikey", "retention_time")
 
 
 @dataclass
@@ -32,6 +32,9 @@ class BatchResult:
     bins: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))
     values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    peak_mz: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))  # measured peaks after cleaning
+    peak_intensity: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    peak_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     rejects: list = field(default_factory=list)  # (record, line, reason, detail)
     steps: dict = field(default_factory=dict)  # step name -> {"removed", "kept_unknown", "peaks_removed"}
     peaks: Counter = field(default_factory=Counter)
@@ -67,6 +70,8 @@ def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchR
     for step in pipeline:
         out.steps[step.name] = {"removed": step.removed, "kept_unknown": step.kept_unknown,
                                 "peaks_removed": step.peaks_removed}
+    if kept:
+        _measured_peaks(kept, out)
     meta = out.meta
     for r in kept:
         out.record.append(r.record)
@@ -75,6 +80,19 @@ def process_records(records: list[SpectrumRecord], cleaning: Cleaning) -> BatchR
         for key in META_COLUMNS:
             meta[key].append(m.get(key))
     return out
+
+
+def _measured_peaks(kept: list[SpectrumRecord], out: BatchResult) -> None:
+    """The cleaned peaks of ``kept`` at the file's resolution (zero intensities left out, as binning does)."""
+    mz = np.concatenate([r.mz for r in kept]).astype(np.float64, copy=False)
+    intensity = np.concatenate([r.intensity for r in kept]).astype(np.float64, copy=False)
+    lengths = np.fromiter((len(r.mz) for r in kept), dtype=np.int64, count=len(kept))
+    good = intensity > 0
+    if not good.all():
+        owner = np.repeat(np.arange(len(kept)), lengths)
+        lengths = np.bincount(owner[good], minlength=len(kept)).astype(np.int64)
+        mz, intensity = mz[good], intensity[good]
+    out.peak_mz, out.peak_intensity, out.peak_counts = mz, intensity, lengths
 
 
 def _bin(kept: list[SpectrumRecord], after_binning: list, out: BatchResult) -> list[SpectrumRecord]:

@@ -7,8 +7,8 @@ write it to the rejects file: every record read is either written or reported.
 
 Metadata keys are normalised across dialects (MassBank/NIST/RIKEN MSP, MoNA MSP ``Comments:``, GNPS/CASMI MGF,
 MoNA/GNPS JSON, mzML): ``id, name, precursor_mz, adduct, ion_mode, ms_level, instrument_type, instrument,
-collision_energy, smiles, inchi, inchikey, license, charge``. Keys a reader does not know are kept lower-cased with
-spaces as underscores.
+collision_energy, smiles, inchi, inchikey, license, charge, retention_time``. Keys a reader does not know are kept
+lower-cased with spaces as underscores.
 """
 
 from __future__ import annotations
@@ -123,6 +123,40 @@ def parse_float(text) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_RT_UNIT = re.compile(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)")
+# keys that hold a retention time, and the unit of a bare number in each (MGF RTINSECONDS: seconds; MassBank/NIST MSP
+# RETENTIONTIME and MoNA "retention time": minutes)
+RETENTION_KEYS = (("rtinseconds", 1.0), ("retention_time", 60.0), ("retentiontime", 60.0), ("rtinminutes", 60.0))
+
+
+def retention_seconds(meta: dict) -> float | None:
+    """The retention time in seconds from the first retention-time key of ``meta`` (:data:`RETENTION_KEYS`); a unit
+    written after the number (``5.2 min``, ``312 s``) wins over the key's; ``None`` when absent or unreadable."""
+    for key, scale in RETENTION_KEYS:
+        text = meta.get(key)
+        if text is None:
+            continue
+        if isinstance(text, (int, float)):
+            value, unit = float(text), ""
+        else:
+            m = _RT_UNIT.match(str(text))
+            if not m:
+                continue
+            try:
+                value, unit = float(m.group(1)), m.group(2).lower()
+            except ValueError:
+                continue
+        if unit.startswith("min"):
+            scale = 60.0
+        elif unit in ("s", "sec", "second", "seconds"):
+            scale = 1.0
+        elif unit in ("ms",):
+            scale = 0.001
+        seconds = value * scale
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
+
+
 def parse_charge(text) -> int | None:
     """Signed charge from ``"1+"``, ``"2-"``, ``"+1"``, ``"-1"``, ``"1"``, ``1``; ``None`` when absent or zero."""
     if text is None:
@@ -233,6 +267,7 @@ def finish_metadata(meta: dict) -> tuple[dict, str | None, str]:
         else:
             meta["precursor_mz"] = value if value > 0 else None
 
+    meta["retention_time"] = retention_seconds(meta)
     meta["charge"] = _memo(parse_charge, meta.get("charge"))
     meta["ms_level"] = _memo(parse_ms_level, meta.get("ms_level"))
     for key in ("adduct", "instrument_type", "instrument", "collision_energy", "license"):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from specvae.cli import app
-from specvae.datasets.manifests import load_manifest, verify
+from specvae.datasets.manifests import load_manifest, shipped_manifests, verify
 
-MANIFESTS = sorted((Path(__file__).resolve().parents[2] / "data-manifests").glob("*.yaml"))
+MANIFESTS = list(shipped_manifests().values())
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
@@ -39,7 +38,7 @@ def test_verify_reports_each_problem(tmp_path):
 
 
 def test_verify_shared_massbank(shared_data):
-    result = CliRunner().invoke(app, ["data", "verify", str(MANIFESTS[0].parent / "massbank.yaml"), "--root",
+    result = CliRunner().invoke(app, ["data", "verify", "massbank", "--root",
                                       str(shared_data / "massbank")])
     assert result.exit_code == 0, result.output
     assert result.output.count("ok") == 2

@@ -67,6 +67,11 @@ def test_fit_writes_the_run_and_keeps_the_best_epoch(tmp_path, direction, best_e
     assert calls == [(False, False)] * 3, "evaluation sees the model in eval mode, without autograd"
     config = json.loads((run / "config.json").read_text())
     assert config["task"] == "toy" and config["train"]["epochs"] == 3 and config["world_size"] == 1
+    # the footprint: best holds the weights only; the optimiser's state (twice the weights for Adam) is in last only
+    assert set(ckpt.load_tensors(run / "best.safetensors")) == set(ckpt.state_dict(model))
+    assert set(ckpt.load_tensors(run / "last.safetensors")) == set(ckpt.state_dict(model))
+    moments = [k for k in ckpt.load_tensors(run / ckpt.OPTIMIZER_FILE) if k.endswith("exp_avg")]
+    assert len(moments) == len(list(model.parameters()))
     best = toy_model(seed=1)
     ckpt.load_weights(run, ckpt.BEST, best)  # the best epoch's weights load into a fresh model
     last = toy_model(seed=1)
