@@ -9,13 +9,14 @@ import typer
 
 from specvae.cli import _options as opt
 from specvae.cli._app import command, show_progress
+from specvae.errors import SpecvaeError
 
 # the preset values --set (and a settings file's model_overrides) may change, and their types
 # (the keys of specvae.models.config.SPECTRA_KEYS, kept here as text: the CLI module must not import torch)
 PRESET_KEYS = {"latent_dim": int, "spectrum_encoder": tuple[int, ...], "spectrum_decoder": tuple[int, ...],
                "fingerprint_encoder": tuple[int, ...], "fingerprint_decoder": tuple[int, ...], "prior_expert": bool,
                "spectrum_weight": float, "fingerprint_weight": float, "dropout": float, "sparse_input": bool,
-               "batchnorm": bool, "kl_weight": float, "cross_reconstruction": float, "spectrum_likelihood": str}
+               "batchnorm": bool, "kl_weight": float, "cross_reconstruction": float, "cross_from_mean": bool, "spectrum_likelihood": str}
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -92,6 +93,8 @@ def train_cmd(
     if summary.get("best_epoch") is not None:
         typer.echo(f"{summary['model']}: best epoch {summary['best_epoch']} of {summary['epochs']} "
                    f"({summary['select']} {summary[summary['select']]:.4g}); run in {s['out_dir']}")
+    if (summary.get("stopped") or "").startswith("diverged"):
+        raise SpecvaeError(f"training {summary['stopped']}")
 
 
 @command(name="calibrate")

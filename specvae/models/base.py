@@ -124,6 +124,8 @@ class MultimodalVAE(nn.Module):
             loss = loss + rec_uni
             parts["rec_unimodal"] = rec_uni.mean()
         if cross:  # not in the paper: each modality decoded from the other's unimodal posterior
+            if self.config.cross_from_mean:  # the code predict() decodes: a supervised path through the means
+                z_a, z_b = q_a.mu, q_b.mu
             rec_cross = -(self.log_likelihood(b, z_a, inputs[b]) + self.log_likelihood(a, z_b, inputs[a]))
             loss = loss + cross * rec_cross
             parts["rec_cross"] = rec_cross.mean()

@@ -81,6 +81,7 @@ class ModelConfig:
     iwae_samples: int = 10
     kl_weight: float = 1.0  # beta on every KL term; the paper's objective is 1
     cross_reconstruction: float = 0.0  # weight of decoding each modality from the other's posterior; paper: 0 (off)
+    cross_from_mean: bool = False  # decode the cross terms from the posterior mean (as predict does), not a sample
 
     def __post_init__(self):
         object.__setattr__(self, "model", canonical_model_name(self.model))
@@ -159,6 +160,7 @@ SPECTRA_DEFAULTS: dict[str, Any] = dict(
     batchnorm=True,  # in the spectrum encoder and decoder (tables A.8/A.9)
     kl_weight=1.0,
     cross_reconstruction=0.0,
+    cross_from_mean=False,  # the cross term decoded from the posterior mean, the code that prediction uses
     spectrum_likelihood="gaussian",  # the paper's unit-variance Gaussian; or multinomial (a bag of weighted bins)
 )
 SPECTRA_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
@@ -203,7 +205,8 @@ def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = 
     )
     return ModelConfig(model=model, modalities=(spectrum, fingerprint), latent_dim=int(p["latent_dim"]),
                        prior_expert=bool(p["prior_expert"]), kl_weight=float(p["kl_weight"]),
-                       cross_reconstruction=float(p["cross_reconstruction"]))
+                       cross_reconstruction=float(p["cross_reconstruction"]),
+                       cross_from_mean=bool(p["cross_from_mean"]))
 
 
 def _weight(value: float) -> dict[str, float]:

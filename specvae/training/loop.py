@@ -34,6 +34,7 @@ from specvae.training import checkpoint as ckpt
 
 log = logging.getLogger("specvae.train")
 RUN = "run"  # the kind of output directory fit writes (specvae.outputs)
+DIVERGENCE_CHECK_STEPS = 20  # how often a step checks the running training loss for NaN/inf
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,14 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
                 if config.time_limit and _time_is_up(started, config.time_limit, world, device, steps):
                     state["stopped"] = f"time limit of {config.time_limit:g} s reached in epoch {epoch}"
                     break
+                if steps % DIVERGENCE_CHECK_STEPS == 0 and _diverged(sums, world, device):
+                    break
+        if _diverged(sums, world, device):
+            state["stopped"] = (f"diverged: the training loss is not finite in epoch {epoch}; this epoch is not "
+                                f"saved, the run keeps epochs 1-{epoch - 1} (best: {state['best_epoch']}); "
+                                "try a lower --lr or --grad-clip")
+            log.error("stopping: %s", state["stopped"])
+            break
         seconds = time.monotonic() - epoch_start
         record = {"epoch": epoch, "steps": steps, "seconds": round(seconds, 3), "lr": optimizer.param_groups[0]["lr"],
                   "samples_per_s": round(rows / seconds, 1), "paired_per_s": round(paired / seconds, 1)}
@@ -312,6 +321,17 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
             break
     return {"run": str(out), "best_epoch": state["best_epoch"], select[0]: state["best"],
             "epochs": state["epoch"], "stopped": state["stopped"], "seconds": round(time.monotonic() - started, 1)}
+
+
+def _diverged(sums: dict[str, Tensor], world: int, device: torch.device) -> bool:
+    """Whether the summed training loss of this epoch is not finite on any process (a NaN never recovers)."""
+    loss = sums.get("loss")
+    bad = loss is not None and not bool(torch.isfinite(loss))
+    if world == 1:
+        return bad
+    flag = torch.tensor([1.0 if bad else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every rank stops after the same step
+    return bool(flag.item())
 
 
 def _time_is_up(started: float, limit: float, world: int, device: torch.device, step: int) -> bool:

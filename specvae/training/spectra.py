@@ -122,7 +122,9 @@ def answer_ranks(p: Tensor, data: DeviceSpectra, candidates: np.ndarray, chunk: 
         bits = data.fingerprint_bits(idx.flatten()).view(*idx.shape, -1)  # (b, K, n_bits)
         score = torch.einsum("bkn,bn->bk", bits, logit[start:start + chunk])  # (b, K): higher is better
         answer = score[:, :1]
-        out.append(1 + (score > answer).sum(1).float() + 0.5 * ((score == answer).sum(1).float() - 1))
+        rank = 1 + (score > answer).sum(1).float() + 0.5 * ((score == answer).sum(1).float() - 1)
+        # a prediction that is not finite (a diverged model) ranks its answer last, never first by default
+        out.append(torch.where(torch.isfinite(score).all(1), rank, torch.full_like(rank, score.shape[1])))
     return torch.cat(out)
 
 
@@ -292,6 +294,9 @@ def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, 
     rows = decoys.rows
     p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
                    for s in range(0, len(rows), 512)]).cpu().numpy()
+    if not np.isfinite(p).all():
+        raise InputError(f"the {checkpoint} checkpoint of {run} predicts non-finite probabilities (a diverged model); "
+                         "nothing to calibrate")
     bits = torch.cat([data.fingerprint_bits(rows[s:s + 4096]) for s in range(0, len(rows), 4096)]).cpu().numpy()
     # two folds of validation structures: fit on one, measure on the other
     fold = np.array([int.from_bytes(k.encode()[-4:], "little") % 2 for k in keys])
@@ -348,6 +353,9 @@ def fit_confidence_run(run_dir: str | Path, data_dir: str | Path | None = None, 
     model, data, ds, rows = _validation_setup(run, data_dir, checkpoint, gpu)
     p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
                    for s in range(0, len(rows), 512)]).cpu().numpy()
+    if not np.isfinite(p).all():
+        raise InputError(f"the {checkpoint} checkpoint of {run} predicts non-finite probabilities (a diverged model); "
+                         "nothing to calibrate")
     p = cal.load(run, calibration, data.n_bits).apply(p)
     with outputs.locked(run):
         _fit_confidence(p, data, ds.inchikey14[rows].astype(str), rows, ds.path, run)

@@ -98,6 +98,13 @@ def test_cross_reconstruction_decodes_each_modality_from_the_other_posterior():
     cross = -(ll("fingerprint", z1, x2) + ll("spectrum", z2, x1))
     torch.testing.assert_close(parts["rec_cross"], cross.mean())
     torch.testing.assert_close(loss, (expected + 0.7 * cross).mean())
+    # cross_from_mean: the same terms, the cross ones decoded from the posterior means (the code predict uses)
+    means = build_model(toy_config(cross_reconstruction=0.7, cross_from_mean=True)).eval()
+    means.load_state_dict(m.state_dict())
+    loss_mu, parts_mu = means.paired_loss(data, torch.Generator().manual_seed(7))
+    cross_mu = -(ll("fingerprint", q1.mu, x2) + ll("spectrum", q2.mu, x1))
+    torch.testing.assert_close(parts_mu["rec_cross"], cross_mu.mean())
+    torch.testing.assert_close(loss_mu, (expected + 0.7 * cross_mu).mean())
 
 
 def test_options_are_validated():

@@ -139,3 +139,32 @@ def test_config_and_device_checks():
         TrainConfig(epochs=0)
     assert resolve_device(None) == torch.device("cpu")
     assert np.isfinite(TrainConfig().lr)
+
+
+class Diverging(Steps):
+    """Steps whose inputs turn NaN from global step ``at`` on: the loss is not finite from there."""
+
+    def __init__(self, at: int, **kw):
+        super().__init__(**kw)
+        self.at, self.seen = at, 0
+
+    def epoch(self, epoch: int):
+        for groups in super().epoch(epoch):
+            self.seen += 1
+            if self.seen > self.at:
+                groups = [{k: torch.full_like(v, float("nan")) for k, v in g.items()} for g in groups]
+            yield groups
+
+
+def test_a_diverged_run_stops_and_keeps_its_last_finite_epochs(tmp_path):
+    evaluate, calls = scripted([2.0, 1.0, 0.5, 0.1])
+    summary = fit(toy_model(), Diverging(at=6, n_steps=3), evaluate, config=TrainConfig(epochs=4, batch_size=4),
+                  out_dir=tmp_path / "r", run_info={}, device=torch.device("cpu"), select=("val_metric", "min"))
+    assert summary["stopped"].startswith("diverged") and "epoch 3" in summary["stopped"]
+    assert summary["epochs"] == 2 and summary["best_epoch"] == 2 and len(calls) == 2  # epoch 3 not evaluated
+    records = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    last = toy_model(seed=1)
+    ckpt.load_weights(tmp_path / "r", ckpt.LAST, last)  # last is epoch 2's finite weights
+    assert all(torch.isfinite(t).all() for t in last.state_dict().values())
+

@@ -66,6 +66,8 @@ def test_answer_rank_counts_better_candidates_and_averages_ties(data_dir):
     assert ranks.tolist()[1] == 2.0 + float(ce[2] < ce[1]) + 0.5 * float(ce[2] == ce[1])
     assert ranks.tolist()[2] == 2.0  # three-way tie: average of 1, 2, 3
     assert len(ranks) == 3  # the row without a list is left out
+    nan = torch.full_like(p, float("nan"))  # a diverged model: its answer ranks last, not first by a tie
+    assert answer_ranks(nan.expand(4, -1), data, order).tolist() == [3.0, 3.0, 3.0]
 
 
 def test_mlp_trains_with_retrieval_selection_and_keeps_epoch_weights(data_dir, tmp_path):
