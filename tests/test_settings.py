@@ -83,10 +83,12 @@ def test_train_from_a_settings_file_writes_the_settings_it_used(tmp_path):
     data = write_dataset(tmp_path / "data", n_structures=12)
     (tmp_path / "train.yaml").write_text(f"data_dir: {data}\nmodel: vaevae\npreset: tiny\nmodel_overrides:\n"
                                          "  latent_dim: 4\nconfig:\n  epochs: 3\n  batch_size: 4\n  lr: 0.001\n")
-    result = invoke("train", "--config", tmp_path / "train.yaml", "--out", tmp_path / "run", "--epochs", "2")
+    result = invoke("train", "--config", tmp_path / "train.yaml", "--out", tmp_path / "run", "--epochs", "2",
+                    "--grad-clip", "5")
     assert result.exit_code == 0, result.output
     used = yaml.safe_load((tmp_path / "run" / "settings.yaml").read_text())
     assert used["model"] == "vaevae" and used["config"]["epochs"] == 2, "the flag wins over the file"
+    assert used["config"]["grad_clip"] == 5.0
     assert used["config"]["batch_size"] == 4 and used["config"]["precision"] == "auto", "every default written"
     assert used["model_overrides"] == {"latent_dim": 4} and used["out_dir"] == str(tmp_path / "run")
     config = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -57,6 +57,8 @@ def train_cmd(
     seed: int = opt.TRAIN_SEED, time_limit: float = opt.TIME_LIMIT, max_steps: int = opt.MAX_STEPS,
     weight_decay: float = typer.Option(None, "--weight-decay", help="Decoupled weight decay (AdamW); default 0: "
                                                                    "Adam as in the paper."),
+    grad_clip: float = typer.Option(None, "--grad-clip", help="Clip the gradient norm of every step to this value; "
+                                                             "default 0: no clipping."),
     schedule: str = typer.Option(None, "--schedule", help="Learning rate after warm-up: constant (default) or "
                                                           "cosine."),
     warmup_steps: int = typer.Option(None, "--warmup-steps", help="Linear learning-rate warm-up steps."),
@@ -82,8 +84,8 @@ def train_cmd(
         "model_overrides": parse_overrides(overrides) if overrides else None,
         "use_unpaired": False if no_unpaired else None, "select": select, "retrieval_candidates": retrieval,
         "config": opt.train_config(epochs, batch_size, lr, seed, time_limit, max_steps, precision=precision,
-                                   compile=compile_, weight_decay=weight_decay, schedule=schedule,
-                                   warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
+                                   compile=compile_, weight_decay=weight_decay, grad_clip=grad_clip,
+                                   schedule=schedule, warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
                                    save_every=save_every)},
         required=opt.REQUIRED)
     where = f"{config or '--set'} (model_overrides)"
