@@ -93,6 +93,7 @@ def test_train_from_a_settings_file_writes_the_settings_it_used(tmp_path):
     assert used["model_overrides"] == {"latent_dim": 4} and used["out_dir"] == str(tmp_path / "run")
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["latent_dim"] == 4 and config["train"]["epochs"] == 2
+    assert config["train"]["grad_clip"] == 5.0, "--grad-clip reaches the training configuration"
     again = invoke("train", "--config", tmp_path / "run" / "settings.yaml", "--out", tmp_path / "run2")
     assert again.exit_code == 0, again.output
     assert yaml.safe_load((tmp_path / "run2" / "settings.yaml").read_text()) == {**used, "out_dir": str(
