@@ -24,6 +24,10 @@ CALIBRATION = typer.Option(None, "--calibration", help="Bit-probability calibrat
 GPU = typer.Option(None, "--gpu", help="CUDA device index for the model; omit to predict on the CPU.")
 MODE = typer.Option(None, "--mode", help="Fingerprint from the posterior mean (mean, the default), or the mean over "
                                          "--samples samples (sample).")
+SCORE = typer.Option(None, "--score", help="Rank candidates by cross-entropy (the default) against the predicted "
+                                           "fingerprint, or by latent: how well each candidate's code in a "
+                                           "multimodal VAE's latent space fits the spectrum's posterior "
+                                           "(docs/ranking.md).")
 SAMPLES = typer.Option(None, "--samples", help="Posterior samples to average with --mode sample.")
 SEED = typer.Option(None, "--seed", help="Seed for --mode sample.")
 PPM = typer.Option(None, "--ppm", help="Precursor m/z tolerance in ppm of the m/z: of --db queries, and of the mass "

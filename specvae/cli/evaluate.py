@@ -21,7 +21,7 @@ def casmi_cmd(
     ion_mode: str = typer.Option(None, "--ion-mode", help="Only positive or negative challenges."),
     limit: int = typer.Option(None, "--limit", help="Only the first N challenges (sorted by name)."),
     ppm: float = opt.PPM, adducts: list[str] = opt.ADDUCTS,
-    mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
+    mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED, score: str = opt.SCORE,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
     workers: int = opt.WORKERS, threads: int = opt.THREADS,
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
@@ -34,7 +34,7 @@ def casmi_cmd(
     s = opt.settings(config, [(opt.ModelChoice, ()), (evaluate_casmi, ("predictor", "settings"))], dict(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, challenges=challenges,
         solutions=solutions, out=out, candidates=candidates, db=db, ion_mode=ion_mode, limit=limit, ppm=ppm,
-        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed,
+        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, score=score,
         workers=opt.workers_or_threads(workers, n_threads, config)), required=opt.REQUIRED)
     evaluation = {k: v for k, v in s.items() if k not in ("model", "checkpoint", "gpu", "calibration")}
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])

@@ -30,20 +30,22 @@ def rank_cmd(
     min_confidence: float = typer.Option(None, "--min-confidence", help="Give a top hit only when the confidence "
                                          "that it is right is at least this (0-1); the others are listed as "
                                          "low-confidence in summary.tsv."),
-    mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED,
+    mode: str = opt.MODE, samples: int = opt.SAMPLES, seed: int = opt.SEED, score: str = opt.SCORE,
     checkpoint: str = opt.CHECKPOINT, calibration: str = opt.CALIBRATION, gpu: int = opt.GPU,
     workers: int = opt.WORKERS, threads: int = opt.THREADS,
     cache: Path = opt.CACHE, no_cache: bool = opt.NO_CACHE, config: Path = opt.CONFIG,
     overwrite: bool = opt.OVERWRITE,
 ):
-    """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum."""
+    """Rank candidates by the cross-entropy between their fingerprints and the one predicted from each spectrum
+    (or, for a multimodal VAE with --score latent, by how well their latent codes fit the spectrum)."""
     from specvae.retrieval.ranking import rank_spectra
 
     n_threads = opt.use_threads(threads)
     s = opt.settings(config, [(opt.ModelChoice, ()), (rank_spectra, ("predictor",))], dict(
         model=model, checkpoint=checkpoint, gpu=gpu, calibration=calibration, spectra=spectra, out=out,
         candidates=candidates, db=db, ppm=ppm,
-        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
+        adducts=adducts or None, mode=mode, n_samples=samples, seed=seed, score=score, casmi=casmi,
+        fingerprint_tsv=fingerprint_tsv,
         top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence,
         workers=opt.workers_or_threads(workers, n_threads, config)), required=opt.REQUIRED)
     predictor = opt.load_predictor(s["model"], s["checkpoint"], s["gpu"], s["calibration"])

@@ -34,6 +34,7 @@ from specvae.errors import InputError
 from specvae.retrieval.casmi_report import TOP_K, write_reports
 from specvae.retrieval.db import PPM, check_ppm
 from specvae.retrieval.queries import SAMPLES
+from specvae.retrieval.scoring import check_score
 
 log = logging.getLogger("specvae.evaluate")
 
@@ -122,9 +123,9 @@ def summarize(results: list[dict]) -> dict:
 def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out: str | Path,
                    candidates: str | Path | None = None, db: str | Path | None = None, ppm: float = PPM,
                    adducts: list[str] | None = None, ion_mode: str | None = None, limit: int | None = None,
-                   mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, cache=None, workers: int = 1,
-                   overwrite: bool = False, progress: bool = False, settings: dict | None = None,
-                   record_settings: dict | None = None) -> dict:
+                   mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, score: str = "cross-entropy",
+                   cache=None, workers: int = 1, overwrite: bool = False, progress: bool = False,
+                   settings: dict | None = None, record_settings: dict | None = None) -> dict:
     """Evaluate ``predictor`` on CASMI-style challenges and write the reports (module docstring); returns the summary.
 
     Candidates come from ``candidates`` (a directory of ``<challenge>.csv[.gz]``) or the database ``db``.
@@ -136,6 +137,7 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
     if ion_mode not in (None, "positive", "negative"):
         raise InputError(f"--ion-mode must be positive or negative, not {ion_mode!r}")
     check_ppm(ppm)
+    check_score(score)
     if candidates is not None and ppm != PPM:
         log.warning("--ppm %g has no effect with --candidates (it is the tolerance of --db queries)", ppm)
     out = Path(out)
@@ -143,27 +145,28 @@ def evaluate_casmi(challenges: str | Path, solutions: str | Path, predictor, out
     with outputs.locked(out):
         outputs.check_replaceable(out, KIND, overwrite)
         return _evaluate(challenges, solutions, predictor, out, candidates, db, ppm, adducts, ion_mode, limit, mode,
-                         n_samples, seed, cache, workers, progress, settings, record_settings)
+                         n_samples, seed, score, cache, workers, progress, settings, record_settings)
 
 
 KIND = "evaluate"  # the kind of output directory (specvae.outputs)
 
 
 def _evaluate(challenges, solutions, predictor, out: Path, candidates, db, ppm, adducts, ion_mode, limit, mode,
-              n_samples, seed, cache, workers, progress, settings, record_settings) -> dict:
+              n_samples, seed, score, cache, workers, progress, settings, record_settings) -> dict:
     """The body of :func:`evaluate_casmi`, run while holding the lock of ``out``."""
     started = time.perf_counter()
     sols = read_solutions(solutions)
     paths = find_challenges(challenges, sols, ion_mode, limit)
     items: dict = {}
     results, timings = gather_rankings(paths, sols, predictor, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
-                                       mode=mode, n_samples=n_samples, seed=seed, cache=cache, workers=workers,
-                                       progress=progress, keep=items)
+                                       mode=mode, n_samples=n_samples, seed=seed, score=score, cache=cache,
+                                       workers=workers, progress=progress, keep=items)
     summary = {"metrics": summarize(results), "confidence": confidence_summary(results), "anchors": ANCHORS,
                "settings": {"challenges": str(challenges), "solutions": str(solutions),
                             "candidates": str(candidates) if candidates else None, "db": str(db) if db else None,
                             "ppm": ppm if db else None, "adducts": adducts, "ion_mode": ion_mode, "limit": limit,
                             "mode": mode, "n_samples": n_samples if mode == "sample" else None, "seed": seed,
+                            "score": score,
                             "fingerprint": json.loads(predictor.spec.to_json()),
                             "model_ion_mode": getattr(predictor, "ion_mode", None), **(settings or {})},
                "seconds": {**timings, "total": round(time.perf_counter() - started, 2)}}
@@ -211,14 +214,14 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
 
 def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, *, candidates, db, ppm: float,
                     adducts, mode: str, n_samples: int, seed: int, cache, workers: int,
-                    progress: bool, keep: dict | None = None) -> tuple[list[dict], dict]:
+                    progress: bool, keep: dict | None = None, score: str = "cross-entropy") -> tuple[list[dict], dict]:
     """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
     result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings. ``keep``
     (a dict) receives the :class:`~specvae.retrieval.ranking.Ranked` item of every challenge, for the HTML report."""
     from specvae.retrieval.candidates import candidate_fingerprints
     from specvae.retrieval.db import StructureDB
     from specvae.retrieval.queries import QuerySet, load_query_spectra, predict
-    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, confidence_model, rank_each
+    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, confidence_model, rank_each, scorer_for
 
     clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet([], []), {}
@@ -230,6 +233,7 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
         else:
             skipped[name] = q.skipped[0].reason if q.skipped else "no spectrum in the file"
     probs = predict(predictor, queries, mode, n_samples, seed)
+    latent = scorer_for(predictor, queries, score)
     seconds["spectra_and_prediction"] = round(time.perf_counter() - clock, 2)
     clock = time.perf_counter()
     if candidates is not None:
@@ -248,7 +252,8 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
     clock = time.perf_counter()
     ranked = {item.spectrum.label: item for item in rank_each(queries, probs, source, progress=progress,
                                                               description="ranking challenges",
-                                                              model=confidence_model(predictor))}
+                                                              model=confidence_model(predictor, score),
+                                                              latent=latent)}
     seconds["ranking"] = round(time.perf_counter() - clock, 2)
     if keep is not None:
         keep.update(ranked)

@@ -94,6 +94,51 @@ class Predictor:
         return self.calibration.apply(np.concatenate(out))
 
 
+    @torch.no_grad()
+    def predict_latent(self, spectra: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, logvar)``, each ``(n, latent_dim)``: the spectrum-only posterior q(z | spectrum) of dense binned
+        spectra, the query side of the latent score (:func:`specvae.retrieval.scoring.latent_nll`)."""
+        from specvae.models.base import Subset
+
+        self._check_latent()
+        subset = Subset(["spectrum"])
+        spectra = np.asarray(spectra, dtype=np.float32)
+        mus, logvars = [], []
+        for start in range(0, len(spectra), batch_size):
+            x = torch.from_numpy(spectra[start:start + batch_size]).to(self.device)
+            (q,) = self.model.encode_subsets({"spectrum": x}, [subset])[subset]
+            mus.append(q.mu.float().cpu().numpy())
+            logvars.append(q.logvar.float().cpu().numpy())
+        if not mus:
+            empty = np.zeros((0, self.model.config.latent_dim), dtype=np.float32)
+            return empty, empty.copy()
+        return np.concatenate(mus), np.concatenate(logvars)
+
+    @torch.no_grad()
+    def fingerprint_codes(self, packed: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """``(n, latent_dim)``: the mean of the fingerprint-only posterior q(z | fingerprint) of packed candidate
+        fingerprints, the candidate side of the latent score."""
+        from specvae.chem.bits import unpack_bits
+        from specvae.models.base import Subset
+
+        self._check_latent()
+        subset = Subset(["fingerprint"])
+        out = [np.zeros((0, self.model.config.latent_dim), dtype=np.float32)]
+        for start in range(0, len(packed), batch_size):
+            bits = torch.from_numpy(unpack_bits(packed[start:start + batch_size], self.spec.n_bits).astype(np.float32))
+            (q,) = self.model.encode_subsets({"fingerprint": bits.to(self.device)}, [subset])[subset]
+            out.append(q.mu.float().cpu().numpy())
+        return np.concatenate(out)
+
+    def _check_latent(self) -> None:
+        from specvae.models.base import MultimodalVAE
+
+        if not isinstance(self.model, MultimodalVAE):
+            kind = self.config.get("model", {}).get("model", type(self.model).__name__)
+            raise InputError(f"--score latent needs a multimodal VAE (svae, vaevae, ...): {self.source or 'this run'} "
+                             f"is a {kind} model with no shared latent space; use --score cross-entropy")
+
+
 def fingerprint_spec(config: dict) -> FingerprintSpec:
     """The fingerprint a run's ``config.json`` names (``KeyError``/``TypeError``/``ValueError`` when it names none)."""
     fp = config["fingerprint"]

@@ -140,14 +140,29 @@ def predict(predictor, queries: QuerySet, mode: str = "mean", n_samples: int = S
                     "reliable", len(other), trained, other[0])
     if not queries.spectra:
         return np.zeros((0, predictor.spec.n_bits), np.float32)
+    return np.concatenate([predictor.predict_bits(dense, mode=mode, n_samples=n_samples, seed=seed + start)
+                           for start, dense in _dense_chunks(queries, chunk)])
+
+
+def predict_latent(predictor, queries: QuerySet, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """The spectrum-only posteriors ``(mu, logvar)`` of the query spectra, for the latent score (``--score latent``);
+    a one-line error for a predictor without a latent space (the MLP, the bit-frequency baseline)."""
+    if not hasattr(predictor, "predict_latent"):
+        raise InputError("--score latent needs a trained multimodal VAE (svae, vaevae, ...), not the bit-frequency "
+                         "baseline; use --score cross-entropy")
+    parts = [predictor.predict_latent(dense) for _, dense in _dense_chunks(queries, chunk)]
+    if not parts:
+        return predictor.predict_latent(np.zeros((0, 0), np.float32))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _dense_chunks(queries: QuerySet, chunk: int):
+    """``(start, dense spectra)`` of ``chunk`` query spectra at a time (dense spectra take 44 kB each)."""
     from specvae.ingest.binning import densify
 
-    out = []
-    for start in range(0, len(queries.spectra), chunk):  # dense spectra take 44 kB each: densify a chunk at a time
+    for start in range(0, len(queries.spectra), chunk):
         part = queries.spectra[start:start + chunk]
-        dense = densify([s.bins for s in part], [s.values for s in part])
-        out.append(predictor.predict_bits(dense, mode=mode, n_samples=n_samples, seed=seed + start))
-    return np.concatenate(out)
+        yield start, densify([s.bins for s in part], [s.values for s in part])
 
 
 def adducts_for(spectrum: QuerySpectrum, adducts: list[str] | None = None) -> list[Adduct]:

@@ -46,8 +46,16 @@ from specvae.errors import InputError
 from specvae.retrieval.adducts import ADDUCTS, Adduct
 from specvae.retrieval.candidates import Candidates
 from specvae.retrieval.db import PPM, check_ppm
-from specvae.retrieval.queries import SAMPLES, QuerySet, QuerySpectrum, adducts_for, load_query_spectra, predict
-from specvae.retrieval.scoring import Ranking, rank_candidates
+from specvae.retrieval.queries import (
+    SAMPLES,
+    QuerySet,
+    QuerySpectrum,
+    adducts_for,
+    load_query_spectra,
+    predict,
+    predict_latent,
+)
+from specvae.retrieval.scoring import Ranking, check_score, latent_nll, rank_candidates
 
 log = logging.getLogger("specvae.rank")
 SUMMARY_COLUMNS = ("label", "record", "title", "precursor_mz", "retention_time", "scan", "ion_mode", "adducts",
@@ -165,29 +173,59 @@ class Ranked:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+class LatentScorer:
+    """The latent score (:mod:`specvae.retrieval.scoring`) of each query spectrum's candidates: the spectra's
+    posteriors come from one pass, the candidates' codes are encoded per list (kept for a list every spectrum uses)."""
+
+    def __init__(self, predictor, queries: QuerySet):
+        self.predictor = predictor
+        self.mu, self.logvar = predict_latent(predictor, queries)
+        self._last: tuple = (None, None)  # (packed, codes) of the last candidate list
+
+    def __call__(self, index: int, packed: np.ndarray) -> np.ndarray:
+        """Latent scores (nats) of ``packed`` candidate fingerprints for query spectrum ``index``."""
+        if self._last[0] is not packed:
+            self._last = (packed, self.predictor.fingerprint_codes(packed))
+        return latent_nll(self.mu[index], self.logvar[index], self._last[1])
+
+
+def scorer_for(predictor, queries: QuerySet, score: str) -> LatentScorer | None:
+    """What ranks the candidates of ``queries``: ``None`` for the cross-entropy, a :class:`LatentScorer` for
+    ``score="latent"`` (a one-line error for a model without a latent space)."""
+    return LatentScorer(predictor, queries) if check_score(score) == "latent" else None
+
+
 def rank_each(queries: QuerySet, probs: np.ndarray, candidates_for, progress: bool = False,
-              description: str = "ranking", model=None) -> Iterator[Ranked]:
+              description: str = "ranking", model=None, latent: LatentScorer | None = None) -> Iterator[Ranked]:
     """Rank the candidates of every usable spectrum of ``queries`` (``probs``: their predicted bits, in order).
 
     ``candidates_for(spectrum)`` is a candidate source (module docstring): it returns a :class:`Found` or the reason
     the spectrum has no candidates. ``model``: the run's confidence model
     (:class:`~specvae.training.confidence.ConfidenceModel`: candidate probabilities and the top hit's confidence).
+    ``latent``: rank by the latent score instead of the cross-entropy (:func:`scorer_for`).
     """
     from specvae.progress import track
 
-    for spectrum, p in track(zip(queries.spectra, probs), description, total=len(probs), enabled=progress):
+    for i, (spectrum, p) in enumerate(track(zip(queries.spectra, probs), description, total=len(probs),
+                                            enabled=progress)):
         found = candidates_for(spectrum)
         if isinstance(found, str):
             yield Ranked(spectrum, p, skipped=found)
         else:
-            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed, model=model), found.adducts,
-                         notes=found.notes)
+            scores = None if latent is None else latent(i, found.packed)
+            yield Ranked(spectrum, p, rank_candidates(p, found.candidates, found.packed, model=model, latent=scores),
+                         found.adducts, notes=found.notes)
 
 
-def confidence_model(predictor):
-    """The confidence model of a predictor, logging what the probabilities and the confidence rest on."""
+def confidence_model(predictor, score: str = "cross-entropy"):
+    """The confidence model of a predictor, logging what the probabilities and the confidence rest on. Ranked by
+    the latent score, there is none: the run's ``confidence.json`` is fitted on cross-entropies."""
     from specvae.training.confidence import ConfidenceModel
 
+    if score == "latent":
+        log.info("ranked by the latent score: candidate probabilities use temperature 1 and no confidence is given "
+                 "(the run's confidence is fitted on cross-entropies)")
+        return ConfidenceModel()
     model = getattr(predictor, "confidence_model", None) or ConfidenceModel()
     if model.has_confidence:
         log.info("candidate probabilities: softmax of -cross_entropy / %.3g nats; confidence of the top hit from "
@@ -214,7 +252,8 @@ def summary_row(item: Ranked, notes: Sequence[str] = (), min_confidence: float |
     if best is not None:
         first = int(ranking.order[0])
         row.update(top_name=ranking.candidates.names[first], top_inchikey=best[0].inchikey, top_smiles=best[0].smiles,
-                   top_cross_entropy_nats=f"{best[1]:.6g}", top_probability=f"{ranking.probability[first]:.3g}")
+                   top_cross_entropy_nats=f"{ranking.cross_entropy[first]:.6g}",
+                   top_probability=f"{ranking.probability[first]:.3g}")
         if min_confidence is not None and confidence is not None and confidence < min_confidence:
             row["status"] = f"{LOW_CONFIDENCE} ({confidence:.3f} < {min_confidence:g}): top hit not given"
             for key in ("top_name", "top_inchikey", "top_smiles", "top_cross_entropy_nats", "top_probability"):
@@ -270,8 +309,8 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
                  db: str | Path | None = None, ppm: float = PPM, adducts: list[str] | None = None,
                  mode: str = "mean", n_samples: int = SAMPLES, seed: int = 0, casmi: bool = False,
                  fingerprint_tsv: bool = False, top: int | None = None, ion_mode: str | None = None,
-                 mass_check: bool = True, min_confidence: float | None = None, report: bool = True, cache=None,
-                 workers: int = 1, overwrite: bool = False, progress: bool = False,
+                 mass_check: bool = True, min_confidence: float | None = None, score: str = "cross-entropy",
+                 report: bool = True, cache=None, workers: int = 1, overwrite: bool = False, progress: bool = False,
                  record_settings: dict | None = None) -> dict:
     """Rank candidates for every spectrum of ``spectra`` (layout of the outputs: module docstring).
 
@@ -283,10 +322,15 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
     polarity the files state (for files such as the CASMI 2016 MGFs, which say ``CHARGE=1+`` for negative spectra).
     ``record_settings`` are written as ``settings.yaml`` into a directory output. ``min_confidence`` (0-1): the top
     hit of a spectrum whose confidence is lower is not given (its ranking is not written; ``summary.tsv`` lists it as
-    low-confidence); it needs a model with a confidence (``confidence.json``). ``report``: also write the HTML report
+    low-confidence); it needs a model with a confidence (``confidence.json``). ``score``: what candidates are ranked
+    by, ``"cross-entropy"`` or ``"latent"`` (multimodal VAEs; :mod:`specvae.retrieval.scoring`). ``report``: also
+    write the HTML report
     (:mod:`specvae.retrieval.report`). Returns counts: spectra read, ranked (at least one candidate), low-confidence,
     without candidates, skipped, candidate rows read and rejected.
     """
+    check_score(score)
+    if min_confidence is not None and score == "latent":
+        raise InputError("--min-confidence needs --score cross-entropy: the confidence is fitted on cross-entropies")
     if min_confidence is not None and not 0 <= min_confidence <= 1:
         raise InputError(f"--min-confidence must lie between 0 and 1, not {min_confidence:g}")
     if min_confidence is not None and not getattr(getattr(predictor, "confidence_model", None), "has_confidence",
@@ -309,13 +353,13 @@ def rank_spectra(spectra: str | Path, predictor, out: str | Path | None = None, 
         return _rank_into(spectra, predictor, out, single, candidates=candidates, db=db, ppm=ppm, adducts=adducts,
                           mode=mode, n_samples=n_samples, seed=seed, casmi=casmi, fingerprint_tsv=fingerprint_tsv,
                           top=top, ion_mode=ion_mode, mass_check=mass_check, min_confidence=min_confidence,
-                          report=report, cache=cache, workers=workers, progress=progress,
+                          score=score, report=report, cache=cache, workers=workers, progress=progress,
                           record_settings=record_settings)
 
 
 def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, ppm, adducts, mode, n_samples, seed,
-               casmi, fingerprint_tsv, top, ion_mode, mass_check, min_confidence, report, cache, workers, progress,
-               record_settings) -> dict:
+               casmi, fingerprint_tsv, top, ion_mode, mass_check, min_confidence, score, report, cache, workers,
+               progress, record_settings) -> dict:
     """The body of :func:`rank_spectra`, run while holding the lock of ``out``."""
     from specvae.chem.fingerprints import bit_names
     from specvae.retrieval.candidates import candidate_fingerprints, load_candidates, write_rejects
@@ -331,6 +375,7 @@ def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, p
         reasons = "; ".join(f"{s.label}: {s.reason}" for s in queries.skipped[:3])
         raise InputError(f"no usable spectrum in {spectra}" + (f" ({reasons})" if reasons else ""))
     probs = predict(predictor, queries, mode=mode, n_samples=n_samples, seed=seed)
+    latent = scorer_for(predictor, queries, score)
     fixed = None
     if candidates is not None:
         fixed = load_candidates(candidates, workers=workers, progress=progress, cache=cache)
@@ -353,11 +398,11 @@ def _rank_into(spectra, predictor, out: Path, single: bool, *, candidates, db, p
         if fixed is not None and fixed.rejects:
             n_rejected = write_rejects(fixed.rejects, tmp / (f"{stem}.rejects.tsv" if stem else "rejects.tsv"))
         trained = getattr(predictor, "ion_mode", None)
-        model = confidence_model(predictor)
+        model = confidence_model(predictor, score)
         names = bit_names(predictor.spec) if fingerprint_tsv or report else None
         pages = ReportWriter(tmp / (f"{stem}.report.html" if stem else REPORT), names, title=f"specvae rank: "
                              f"{Path(spectra).name}", model=getattr(predictor, "source", "")) if report else None
-        for item in rank_each(queries, probs, source, progress=progress, model=model):
+        for item in rank_each(queries, probs, source, progress=progress, model=model, latent=latent):
             mode_note = [f"{item.spectrum.ion_mode}-mode spectrum; the model was trained on {trained} spectra"] if (
                 trained and item.spectrum.ion_mode and item.spectrum.ion_mode != trained) else []
             row = summary_row(item, mode_note, min_confidence)

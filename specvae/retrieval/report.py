@@ -237,8 +237,11 @@ class ReportWriter:
         n_bits = len(item.probs)
         bits = np.unpackbits(ranking.packed[[first, second]], axis=1)[:, :n_bits]
         differ, contrib = contributions(item.probs, bits[0], bits[1])
-        total = float(ranking.scores[first] - ranking.scores[second])
-        out = [f'<h3>Why the top hit beats the runner-up</h3><p class="note">The two fingerprints differ in '
+        total = float(ranking.cross_entropy[first] - ranking.cross_entropy[second])
+        latent = (f'They are ranked by the latent score (difference '
+                  f'{float(ranking.scores[first] - ranking.scores[second]):+.2f} nats); the bits below explain the '
+                  f'cross-entropy. ') if ranking.latent else ''
+        out = [f'<h3>Why the top hit beats the runner-up</h3><p class="note">{latent}The two fingerprints differ in '
                f'{len(differ)} bits; their contributions sum to the cross-entropy difference '
                f'{total:+.2f} nats (negative favours the top hit). The substructures that matter most:</p>']
         if not len(differ):

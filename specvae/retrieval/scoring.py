@@ -12,6 +12,15 @@ its bytes' table entries (10,000 candidates x 2149 bits: a few milliseconds). Ca
 get bit-identical scores, because every candidate is summed in the same order.
 
 Ranks are 1-based; tied scores get the average of the ranks they span (two candidates tied for first both get 1.5).
+
+**Latent score** (``--score latent``, multimodal VAEs only). A VAE also places every candidate in its latent space:
+``c_z``, the mean of the fingerprint-only posterior q(z | c). The latent score is the negative log density of that
+code under the spectrum-only posterior q(z | x) = N(mu, diag(exp(logvar)))::
+
+    latent = 0.5 * sum_l [ log(2 pi) + logvar_l + (c_z,l - mu_l)^2 / exp(logvar_l) ]      (nats; lower is better)
+
+It uses what the SVAE loss trains directly (the KL terms pull the two unimodal posteriors of a pair together) rather
+than only the decoded bits; :func:`latent_nll` computes it. The cross-entropy is still computed and reported.
 """
 
 from __future__ import annotations
@@ -25,9 +34,12 @@ from specvae.chem.bits import RANKING_EPS, clipped_log_probs
 
 EPS = RANKING_EPS
 
-# the columns of a ranking (ranking.tsv), best first; see docs/ranking.md for what each means
+SCORES = ("cross-entropy", "latent")  # what candidates can be ranked by (module docstring)
+# the columns of a ranking (ranking.tsv), best first; see docs/ranking.md for what each means. Ranked by the latent
+# score, a ranking has the column LATENT_COLUMN after the cross-entropy.
 RANK_COLUMNS = ("rank", "cross_entropy_nats", "probability", "tanimoto", "adduct", "ppm", "formula",
                 "monoisotopic_mass", "inchikey", "smiles", "id", "name", "merged_ids")
+LATENT_COLUMN = "latent_nats"
 _POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.int64)
 
 
@@ -73,6 +85,26 @@ def score_packed(probs: np.ndarray, packed: np.ndarray, eps: float = EPS) -> np.
     return -(total + base)
 
 
+def check_score(score: str) -> str:
+    """``score`` if it is one of :data:`SCORES`, else a one-line error."""
+    from specvae.errors import InputError
+
+    if score not in SCORES:
+        raise InputError(f"--score must be one of {', '.join(SCORES)}, not {score!r}")
+    return score
+
+
+def latent_nll(mu: np.ndarray, logvar: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The latent score of each candidate code (rows of ``codes``, ``(n, L)``) under the spectrum's posterior
+    N(``mu``, diag(exp(``logvar``))) (``(L,)`` each): its negative log density in nats (module docstring)."""
+    mu, logvar = np.asarray(mu, dtype=np.float64), np.asarray(logvar, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or codes.shape[1] != mu.shape[0]:
+        raise ValueError(f"candidate codes of shape {codes.shape} do not match a {mu.shape[0]}-d posterior")
+    constant = 0.5 * float((np.log(2 * np.pi) + logvar).sum())
+    return constant + 0.5 * ((codes - mu) ** 2) @ np.exp(-logvar)
+
+
 def average_ranks(scores: np.ndarray) -> np.ndarray:
     """1-based ranks of ``scores`` (lower score = better rank); ties get the average of the ranks they span."""
     from scipy.stats import rankdata
@@ -82,22 +114,25 @@ def average_ranks(scores: np.ndarray) -> np.ndarray:
 
 
 class Ranking:
-    """Scored candidates: ``scores`` (cross-entropies, nats) and ``ranks`` in candidate order, ``order`` = candidate
-    indices best first; with the prediction ``probs`` and the candidates' ``packed`` fingerprints also the Tanimoto
-    of each candidate with the thresholded prediction, and with a ``model``
-    (:class:`~specvae.training.confidence.ConfidenceModel`) the candidate probabilities and the confidence that the top
-    hit is right.
+    """Scored candidates: ``scores`` (nats, lower is better: the cross-entropies, or the latent scores when
+    ``cross_entropy`` is given separately) and ``ranks`` in candidate order, ``order`` = candidate indices best first;
+    ``cross_entropy`` (the scores unless given); with the prediction ``probs`` and the candidates' ``packed``
+    fingerprints also the Tanimoto of each candidate with the thresholded prediction, and with a ``model``
+    (:class:`~specvae.training.confidence.ConfidenceModel`, fitted on cross-entropies: give one only for them) the
+    candidate probabilities and the confidence that the top hit is right.
 
     The readable table (:meth:`table`) is built only when asked for, so that evaluation over many challenges pays
     only for scores, ranks and a sort.
     """
 
     def __init__(self, candidates, scores: np.ndarray, probs: np.ndarray | None = None,
-                 packed: np.ndarray | None = None, model=None):
+                 packed: np.ndarray | None = None, model=None, cross_entropy: np.ndarray | None = None):
         from specvae.training.confidence import ConfidenceModel
 
         self.candidates = candidates
         self.scores = scores
+        self.latent = cross_entropy is not None  # ranked by the latent score
+        self.cross_entropy = scores if cross_entropy is None else cross_entropy
         self.ranks = average_ranks(scores)
         self.order = np.argsort(scores, kind="stable")  # equal scores keep the input order
         self.probs, self.packed = probs, packed
@@ -172,7 +207,8 @@ class Ranking:
         return self.candidates.structures[i], float(self.scores[i])
 
     def table(self, top: int | None = None, precursor_mz: float | None = None, adducts=()):
-        """The ranking as a pandas DataFrame with :data:`RANK_COLUMNS`, best first (``top`` rows if given).
+        """The ranking as a pandas DataFrame with :data:`RANK_COLUMNS` (and :data:`LATENT_COLUMN` when ranked by the
+        latent score), best first (``top`` rows if given).
 
         ``adduct`` and ``ppm``: for database hits the adduct each was found as, else the one of ``adducts``
         (:class:`~specvae.retrieval.adducts.Adduct`) whose ion is closest to ``precursor_mz``; ``ppm`` is
@@ -185,13 +221,17 @@ class Ranking:
         structures = [c.structures[i] for i in idx]
         names, ppm = _adduct_ppm(structures, [c.adducts[i] for i in idx] if c.adducts else None, precursor_mz,
                                  adducts)
+        columns = list(RANK_COLUMNS)
+        if self.latent:
+            columns.insert(columns.index("cross_entropy_nats") + 1, LATENT_COLUMN)
         return pd.DataFrame({
-            "rank": self.ranks[idx], "cross_entropy_nats": self.scores[idx], "probability": self.probability[idx],
+            "rank": self.ranks[idx], "cross_entropy_nats": self.cross_entropy[idx], LATENT_COLUMN: self.scores[idx],
+            "probability": self.probability[idx],
             "tanimoto": self.tanimoto(idx), "adduct": names, "ppm": ppm, "formula": [s.formula for s in structures],
             "monoisotopic_mass": [s.mass for s in structures], "inchikey": [s.inchikey for s in structures],
             "smiles": [s.smiles for s in structures], "id": [c.ids[i] for i in idx],
             "name": [c.names[i] for i in idx], "merged_ids": [";".join(c.merged_ids[i]) for i in idx]},
-            columns=list(RANK_COLUMNS))
+            columns=columns)
 
 
 def _adduct_ppm(structures, found_as, precursor_mz, adducts) -> tuple[list[str], list[float]]:
@@ -213,12 +253,19 @@ def _adduct_ppm(structures, found_as, precursor_mz, adducts) -> tuple[list[str],
     return names, ppm
 
 
-def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS, model=None) -> Ranking:
+def rank_candidates(probs: np.ndarray, candidates, packed: np.ndarray, eps: float = EPS, model=None,
+                    latent: np.ndarray | None = None) -> Ranking:
     """Score and rank ``candidates`` (:class:`~specvae.retrieval.candidates.Candidates`) by packed fingerprints;
-    ``model``: the run's :class:`~specvae.training.confidence.ConfidenceModel` (probabilities, confidence)."""
+    ``model``: the run's :class:`~specvae.training.confidence.ConfidenceModel` (probabilities, confidence).
+    ``latent``: the candidates' latent scores (:func:`latent_nll`), to rank by them instead of the cross-entropy."""
     if len(candidates.structures) != len(packed):
         raise ValueError(f"{len(candidates.structures)} candidates but {len(packed)} fingerprints")
-    return Ranking(candidates, score_packed(probs, packed, eps=eps), probs, packed, model)
+    ce = score_packed(probs, packed, eps=eps)
+    if latent is None:
+        return Ranking(candidates, ce, probs, packed, model)
+    if len(latent) != len(packed):
+        raise ValueError(f"{len(latent)} latent scores for {len(packed)} candidates")
+    return Ranking(candidates, np.asarray(latent, dtype=np.float64), probs, packed, model, cross_entropy=ce)
 
 
 def write_ranking(ranking: Ranking, path: str | Path, top: int | None = None, precursor_mz: float | None = None,

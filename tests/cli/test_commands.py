@@ -77,6 +77,29 @@ def test_evaluate_casmi_fixture(tmp_path, run, fixtures):
     assert summary["metrics"]["all"]["answer_ranked"] == 2 and summary["settings"]["model"] == str(run)
 
 
+def test_rank_and_evaluate_by_the_latent_score(tmp_path, run, fixtures):
+    pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
+    (tmp_path / "q.mgf").write_text(MGF)
+    (tmp_path / "c.csv").write_text("SMILES,id\nNc1ccccc1C(=O)O,a\nNc1ccc(cc1)C(=O)O,b\n")
+    result = invoke("rank", tmp_path / "q.mgf", "--model", run, "--candidates", tmp_path / "c.csv",
+                    "--out", tmp_path / "r.tsv", "--score", "latent", "--no-cache")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "r.tsv").read_text().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("rank\tcross_entropy_nats\tlatent_nats\tprobability")
+    bad = invoke("rank", tmp_path / "q.mgf", "--model", run, "--candidates", tmp_path / "c.csv",
+                 "--out", tmp_path / "s.tsv", "--score", "tanimoto", "--no-cache")
+    assert bad.exit_code == 1 and bad.output.strip() == ("specvae: error: --score must be one of cross-entropy, "
+                                                         "latent, not 'tanimoto'")
+    root = fixtures / "casmi"
+    result = invoke("evaluate", "casmi", "--challenges", root / "spectra_raw_mgf" / "challenge", "--solutions",
+                    root / "solutions" / "casmi_2016_challenge_test.csv", "--candidates", root / "candidates",
+                    "--model", run, "--out", tmp_path / "ev", "--ion-mode", "positive", "--score", "latent",
+                    "--no-cache")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["metrics"]["all"]["answer_ranked"] == 2 and summary["settings"]["score"] == "latent"
+
+
 def test_a_dataset_directory_ranks_by_training_bit_frequencies(tmp_path, fixtures):
     import numpy as np
     import pyarrow.parquet as pq
