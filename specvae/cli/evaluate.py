@@ -46,3 +46,33 @@ def casmi_cmd(
         typer.echo(f"{group}: {m['challenges']} challenges, Top-1 {m['top1']}, Top-3 {m['top3']}, "
                    f"Top-10 {m['top10']}, median rank {m['median_rank']}")
     typer.echo(f"reports in {s['out']}")
+
+
+@command(evaluate_app, name="split")
+def split_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Run directory written by `specvae train`."),
+    split: str = typer.Option("test", "--split", help="test (never used in training or to choose the best epoch) "
+                                                      "or validation."),
+    data: Path = typer.Option(None, "--data", "-d", help="Dataset (default: the one the run was trained on)."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="Weights to evaluate: best, last or epoch-N."),
+    candidates: int = typer.Option(100, "--candidates", help="Candidates per spectrum: its structure and the "
+                                                             "nearest others in mass."),
+    out: Path = typer.Option(None, "--out", "-o", help="Also write the metrics to this JSON file."),
+    gpu: int = opt.GPU, threads: int = opt.THREADS,
+):
+    """Score a run on a held-out split of its dataset: fingerprint cross-entropy and the rank of each spectrum's
+    structure among the structures nearest in mass, beside the bit-frequency baseline."""
+    import json
+
+    from specvae.training.spectra import split_metrics
+
+    opt.use_threads(threads)
+    result = split_metrics(model, split, data, checkpoint=checkpoint, gpu=gpu, n_candidates=candidates)
+    typer.echo(f"{result['split']} split: {result['spectra']} spectra of {result['structures']} structures, each "
+               f"ranking its structure among {result['candidates']} candidates")
+    for name, m in (("model", result["model"]), ("bit-frequency baseline", result["baseline"])):
+        typer.echo(f"{name}: cross-entropy {m['fp_ce']:.1f} nats, Top-1 {m['top1']:.3f}, Top-10 {m['top10']:.3f}, "
+                   f"median rank {m['median_rank']:g}")
+    if out is not None:
+        out.write_text(json.dumps({**result, "model_run": str(model), "checkpoint": checkpoint}, indent=2) + "\n",
+                       encoding="utf-8")

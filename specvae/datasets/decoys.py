@@ -6,7 +6,8 @@ decoys, the training and validation structures (paired or structure-only rows, d
 closest to it in monoisotopic mass. A fixed number of nearest masses rather than a ppm window, because in a dataset
 of a few thousand structures a 10 ppm window holds one structure for most spectra (MassBank with the CASMI 2016
 answers excluded: median 1, mean 1.7 within 10 ppm); with a large structure pool the nearest candidates all lie
-within a few ppm and the two definitions meet. Test structures never take part.
+within a few ppm and the two definitions meet. Test structures never take part, except in the lists of the test
+split itself (``with_test``, for ``specvae evaluate split --split test``), which draw on every structure.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ def monoisotopic_masses(smiles: list[str]) -> np.ndarray:
     return out
 
 
-def validation_decoys(dataset_file: str | Path, rows: np.ndarray, n_candidates: int = 100) -> DecoySets:
-    """The candidate lists of :mod:`this module <specvae.datasets.decoys>` for the paired validation ``rows``."""
+def validation_decoys(dataset_file: str | Path, rows: np.ndarray, n_candidates: int = 100,
+                      with_test: bool = False) -> DecoySets:
+    """The candidate lists of :mod:`this module <specvae.datasets.decoys>` for the paired validation ``rows`` (for
+    paired test rows with ``with_test``: the test structures join the decoys)."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(dataset_file, columns=[schema.INCHIKEY14, schema.SMILES, schema.SPLIT, schema.KIND])
@@ -63,7 +66,8 @@ def validation_decoys(dataset_file: str | Path, rows: np.ndarray, n_candidates: 
     smiles = table.column(schema.SMILES).to_pylist()
     split = np.asarray(table.column(schema.SPLIT).to_pylist(), dtype=object)
     kind = np.asarray(table.column(schema.KIND).to_pylist(), dtype=object)
-    pool = np.flatnonzero((split != schema.TEST) & (kind != schema.SPECTRUM_ONLY) & (key != None))  # noqa: E711
+    usable = (kind != schema.SPECTRUM_ONLY) & (key != None)  # noqa: E711
+    pool = np.flatnonzero(usable if with_test else usable & (split != schema.TEST))
     _, first = np.unique(key[pool].astype(str), return_index=True)
     pool = pool[np.sort(first)]  # one row per structure
     mass = monoisotopic_masses([smiles[i] for i in pool])
@@ -86,7 +90,7 @@ def validation_decoys(dataset_file: str | Path, rows: np.ndarray, n_candidates: 
         lists[s] = np.concatenate([[own], pool[near]])
     missing = np.array([key[r] not in lists for r in rows], dtype=bool)
     if missing.any():
-        log.warning("%d of %d validation spectra left out of retrieval: their structure has no parsable SMILES",
+        log.warning("%d of %d spectra left out of retrieval: their structure has no parsable SMILES",
                     int(missing.sum()), len(rows))
     candidates = np.full((len(rows), k), -1, dtype=np.int64)
     for i, r in enumerate(rows):

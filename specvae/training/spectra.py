@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from specvae import __version__, outputs
+from specvae import __version__, outputs, schema
 from specvae.chem.bits import VALIDATION_EPS, bit_cross_entropy
 from specvae.datasets.batching import SemiSupervisedBatches
 from specvae.datasets.decoys import DecoySets, validation_decoys
@@ -261,14 +261,43 @@ def calibrate_run(run_dir: str | Path, data_dir: str | Path | None = None, check
     this for its best epoch after training.
     """
     run = Path(run_dir)
-    model, data, ds, rows = _validation_setup(run, data_dir, checkpoint, gpu)
+    model, data, ds, streams = _run_setup(run, data_dir, checkpoint, gpu)
+    rows = streams.validation
     decoys = validation_decoys(ds.path, rows, ckpt.read_config(run).get("retrieval_candidates") or 100)
     with outputs.locked(run):
         return _calibrate(model, data, ds.inchikey14[rows].astype(str), decoys, run, checkpoint, strength, ds.path)
 
 
-def _validation_setup(run: Path, data_dir, checkpoint: str, gpu: int | None):
-    """The model of ``run`` (eval mode, on ``gpu``), its dataset on the device and the validation rows."""
+def split_metrics(run_dir: str | Path, split: str = schema.TEST, data_dir: str | Path | None = None,
+                  checkpoint: str = ckpt.BEST, gpu: int | None = None, n_candidates: int = 100) -> dict[str, Any]:
+    """The validation metrics of :func:`fingerprint_metrics` on a held-out ``split`` of the run's dataset (``test``:
+    never used for training or for choosing the best epoch; or ``validation``), each spectrum ranking its structure
+    among ``n_candidates`` of the nearest structures in mass (:mod:`specvae.datasets.decoys`; for the test split the
+    test structures join the decoys), beside the bit-frequency baseline of the run's paired training rows on the same
+    lists. Raw model probabilities (no calibration): the ranks are what a temperature leaves unchanged.
+
+    Returns ``{"split", "spectra", "structures", "candidates", "model": {...}, "baseline": {...}}`` with the metric
+    names without prefix (``fp_ce``, ``top1``, ``top10``, ``median_rank``, ...).
+    """
+    if split not in (schema.VALIDATION, schema.TEST):
+        raise InputError(f"split must be {schema.TEST} or {schema.VALIDATION}, not {split!r}")
+    if n_candidates < 2:
+        raise InputError(f"--candidates must be at least 2, not {n_candidates}")
+    model, data, ds, streams = _run_setup(Path(run_dir), data_dir, checkpoint, gpu)
+    rows = streams.validation if split == schema.VALIDATION else streams.test
+    if len(rows) == 0:
+        raise InputError(f"{ds.path} has no paired {split} spectra")
+    decoys = validation_decoys(ds.path, rows, n_candidates, with_test=split == schema.TEST)
+    model_metrics = fingerprint_metrics(model, data, rows, prefix=split, decoys=decoys)
+    baseline = bit_frequency_baseline(data, streams.paired, rows, prefix=split, decoys=decoys)
+    strip = len(split) + 1
+    return {"split": split, "spectra": int(decoys.n_ranked), "structures": int(len(np.unique(ds.inchikey14[rows]))),
+            "candidates": decoys.n_candidates, "model": {k[strip:]: v for k, v in model_metrics.items()},
+            "baseline": {k[strip:]: v for k, v in baseline.items()}}
+
+
+def _run_setup(run: Path, data_dir, checkpoint: str, gpu: int | None):
+    """The model of ``run`` (eval mode, on ``gpu``), its dataset on the device and the run's streams of rows."""
     ckpt.check_checkpoint_name(checkpoint)
     device = resolve_device(gpu)
     config = ckpt.read_config(run)
@@ -282,8 +311,7 @@ def _validation_setup(run: Path, data_dir, checkpoint: str, gpu: int | None):
         log.warning("calibrating on different data than the run was trained on (%s)", ds.path)
     model = ckpt.load_model(run, checkpoint, config)
     data = DeviceSpectra(ds, device)
-    rows = training_streams(ds, supervision, seed, use_unpaired).validation
-    return model.to(device).eval(), data, ds, rows
+    return model.to(device).eval(), data, ds, training_streams(ds, supervision, seed, use_unpaired)
 
 
 def _calibrate(model, data: DeviceSpectra, keys: np.ndarray, decoys: DecoySets, run: Path, checkpoint: str,
@@ -350,7 +378,8 @@ def fit_confidence_run(run_dir: str | Path, data_dir: str | Path | None = None, 
     from specvae.training import confidence
 
     run = Path(run_dir)
-    model, data, ds, rows = _validation_setup(run, data_dir, checkpoint, gpu)
+    model, data, ds, streams = _run_setup(run, data_dir, checkpoint, gpu)
+    rows = streams.validation
     p = torch.cat([model.predict({"spectrum": data.spectra(rows[s:s + 512])}, ["fingerprint"])["fingerprint"].float()
                    for s in range(0, len(rows), 512)]).cpu().numpy()
     if not np.isfinite(p).all():

@@ -49,6 +49,45 @@ def test_decoys_are_the_nearest_structures_in_mass_never_test_ones(data_dir):
         assert max(abs(c - n) for c in chains) <= 4
 
 
+def test_test_split_decoys_include_the_test_structures(data_dir):
+    ds = SpectraDataset.load(data_dir)
+    rows = training_streams(ds).test
+    decoys = validation_decoys(ds.path, rows, n_candidates=10, with_test=True)  # test chains lie 4 apart
+    assert decoys.n_ranked == len(rows) > 0
+    assert all(ds.inchikey14[c[0]] == ds.inchikey14[r] for r, c in zip(rows, decoys.candidates))
+    assert {ds.splits[c] for c in decoys.candidates[:, 1:].ravel()} >= {"test", "train"}
+
+
+def test_evaluate_split_scores_held_out_spectra_beside_the_baseline(data_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from specvae.cli import app
+    from specvae.training.spectra import split_metrics
+
+    run = tmp_path / "mlp"
+    train_spectra(data_dir, run, model="mlp", preset="tiny", retrieval_candidates=5,
+                  config=TrainConfig(epochs=2, batch_size=8, lr=1e-2))
+    best = max((json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()),
+               key=lambda r: r["val_top1"])
+    validation = split_metrics(run, "validation", n_candidates=5)
+    assert validation["model"]["top1"] == pytest.approx(best["val_top1"]), "the training loop's own numbers"
+    assert validation["model"]["fp_ce"] == pytest.approx(best["val_fp_ce"], rel=1e-5)
+    test = split_metrics(run, "test", n_candidates=5)
+    ds = SpectraDataset.load(data_dir)
+    assert test["spectra"] == len(training_streams(ds).test) and test["candidates"] == 5
+    assert test["structures"] == len(set(ds.inchikey14[training_streams(ds).test]))
+    assert set(test["baseline"]) >= {"fp_ce", "top1", "top10", "median_rank"} and test["model"]["fp_ce"] > 0
+    out = tmp_path / "test.json"
+    result = CliRunner().invoke(app, ["-q", "evaluate", "split", "--model", str(run), "--candidates", "5", "--out",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"test split: {test['spectra']} spectra of {test['structures']} structures")
+    assert "bit-frequency baseline: cross-entropy" in result.output
+    assert json.loads(out.read_text())["model"] == pytest.approx(test["model"])
+    bad = CliRunner().invoke(app, ["-q", "evaluate", "split", "--model", str(run), "--split", "train"])
+    assert bad.exit_code == 1 and bad.output.strip() == "specvae: error: split must be test or validation, not 'train'"
+
+
 def test_answer_rank_counts_better_candidates_and_averages_ties(data_dir):
     ds = SpectraDataset.load(data_dir)
     data = DeviceSpectra(ds)
