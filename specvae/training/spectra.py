@@ -308,7 +308,7 @@ def _run_setup(run: Path, data_dir, checkpoint: str, gpu: int | None):
         raise CheckpointError(f"{run / ckpt.CONFIG_FILE} is not the config of a spectra run (no {exc})") from None
     ds = SpectraDataset.load(data_dir or trained_on)
     if ds.sha256 != config["data"].get("sha256"):
-        log.warning("calibrating on different data than the run was trained on (%s)", ds.path)
+        log.warning("using other data than the run was trained on (%s)", ds.path)
     model = ckpt.load_model(run, checkpoint, config)
     data = DeviceSpectra(ds, device)
     return model.to(device).eval(), data, ds, training_streams(ds, supervision, seed, use_unpaired)
