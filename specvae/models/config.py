@@ -211,4 +211,6 @@ def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = 
 
 def _weight(value: float) -> dict[str, float]:
     """Likelihood options for a weight (none at the default 1, so configs stay as they were)."""
+    if float(value) < 0:
+        raise InputError(f"spectrum_weight and fingerprint_weight must not be negative, got {float(value):g}")
     return {} if float(value) == 1.0 else {"weight": float(value)}

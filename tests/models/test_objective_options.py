@@ -112,6 +112,10 @@ def test_options_are_validated():
         toy_config(kl_weight=-1)
     with pytest.raises(InputError, match="unknown model setting"):
         spectra_model_config("svae", preset="tiny", latent=4)
+    with pytest.raises(InputError, match="spectrum_weight and fingerprint_weight must not be negative, got -0.5"):
+        spectra_model_config("svae", preset="tiny", spectrum_weight=-0.5)
+    off = spectra_model_config("svae", preset="tiny", spectrum_weight=0)  # 0 is allowed: it switches the term off
+    assert off.modality("spectrum").likelihood_options["weight"] == 0.0
 
 
 def test_spectra_overrides_reach_the_modalities():
