@@ -51,11 +51,14 @@ class ModalityConfig:
     net_options: dict[str, Any] = field(default_factory=dict)
     dropout: float = 0.0  # after every hidden activation of the encoder (the paper uses none)
     sparse_input: bool = False  # first encoder layer computed from the non-zero inputs only (same function, faster)
+    logvar_bound: float = 0.0  # > 0: the encoders' log-variance squashed into (-b, b) (b * tanh(. / b)); paper: 0 (off)
 
     def __post_init__(self):
         if self.likelihood not in LIKELIHOODS:
             raise InputError(f"unknown likelihood {self.likelihood!r} for modality {self.name!r}; choose one of "
                              f"{', '.join(LIKELIHOODS)}")
+        if self.logvar_bound < 0:
+            raise InputError(f"logvar_bound must not be negative (0 switches it off), got {self.logvar_bound:g}")
 
     @property
     def size(self) -> int:
@@ -162,6 +165,7 @@ SPECTRA_DEFAULTS: dict[str, Any] = dict(
     cross_reconstruction=0.0,
     cross_from_mean=False,  # the cross term decoded from the posterior mean, the code that prediction uses
     spectrum_likelihood="gaussian",  # the paper's unit-variance Gaussian; or multinomial (a bag of weighted bins)
+    logvar_bound=0.0,  # > 0 bounds every encoder's log-variance to (-b, b); the paper leaves it unbounded
 )
 SPECTRA_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
                 *SPECTRA_DEFAULTS)
@@ -196,12 +200,13 @@ def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = 
         name="spectrum", shape=(schema.N_BINS,), likelihood=p["spectrum_likelihood"],
         encoder_widths=tuple(p["spectrum_encoder"]), decoder_widths=tuple(p["spectrum_decoder"]),
         batchnorm=bool(p["batchnorm"]), dropout=float(p["dropout"]), sparse_input=bool(p["sparse_input"]),
-        likelihood_options={**clamp, **_weight(p["spectrum_weight"])},
+        likelihood_options={**clamp, **_weight(p["spectrum_weight"])}, logvar_bound=float(p["logvar_bound"]),
     )
     fingerprint = ModalityConfig(
         name="fingerprint", shape=(n_bits,), likelihood="bernoulli",
         encoder_widths=tuple(p["fingerprint_encoder"]), decoder_widths=tuple(p["fingerprint_decoder"]),
         dropout=float(p["dropout"]), likelihood_options=_weight(p["fingerprint_weight"]),
+        logvar_bound=float(p["logvar_bound"]),
     )
     return ModelConfig(model=model, modalities=(spectrum, fingerprint), latent_dim=int(p["latent_dim"]),
                        prior_expert=bool(p["prior_expert"]), kl_weight=float(p["kl_weight"]),

@@ -18,6 +18,15 @@ from torch import Tensor
 LOG_2PI = math.log(2 * math.pi)
 
 
+def bound_logvar(logvar: Tensor, bound: float) -> Tensor:
+    """``bound * tanh(logvar / bound)``: smooth, the identity near 0, never beyond ``(-bound, bound)``.
+
+    ``bound <= 0`` leaves ``logvar`` as it is. A product of k bounded experts lies within ``(-bound - ln k, bound)``.
+    Keeps a rare batch from sending a precision ``exp(-logvar)`` out of float range.
+    """
+    return bound * torch.tanh(logvar / bound) if bound > 0 else logvar
+
+
 class Gaussian(NamedTuple):
     """Diagonal Gaussian ``N(mu, exp(logvar))``; ``mu`` and ``logvar`` are ``(B, L)``."""
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from specvae.errors import InputError
 from specvae.models.config import ModalityConfig
-from specvae.models.experts import Gaussian
+from specvae.models.experts import Gaussian, bound_logvar
 
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
 
@@ -91,9 +91,11 @@ class Encoder(nn.Module):
         self.mu = nn.Linear(feature_dim, latent_dim)
         self.logvar = nn.Linear(feature_dim, latent_dim)
 
+    logvar_bound = 0.0  # set by build_encoder from the modality's config (every encoder family alike)
+
     def head(self, h: Tensor) -> Gaussian:
         # float32 from here on: the product of experts and KL terms lose too much in bfloat16
-        return Gaussian(self.mu(h).float(), self.logvar(h).float())
+        return Gaussian(self.mu(h).float(), bound_logvar(self.logvar(h).float(), self.logvar_bound))
 
     def forward(self, x: Tensor) -> Gaussian:
         return self.head(self.body(x))
@@ -148,7 +150,9 @@ def _resolve(table: dict[str, type], name: str, kind: str) -> type:
 
 
 def build_encoder(cfg: ModalityConfig, latent_dim: int) -> Encoder:
-    return _resolve(ENCODERS, cfg.encoder, "encoder")(cfg, latent_dim)
+    encoder = _resolve(ENCODERS, cfg.encoder, "encoder")(cfg, latent_dim)
+    encoder.logvar_bound = cfg.logvar_bound
+    return encoder
 
 
 def build_decoder(cfg: ModalityConfig, latent_dim: int) -> nn.Module:
@@ -176,7 +180,8 @@ class JointEncoder(nn.Module):
         self.projections = nn.ModuleDict(projections)
         self.mu = nn.Linear(total, latent_dim)
         self.logvar = nn.Linear(total, latent_dim)
+        self.logvar_bound = max(c.logvar_bound for c in cfgs)
 
     def forward(self, inputs: dict[str, Tensor]) -> Gaussian:
         h = torch.cat([self.projections[n](self.bodies[n](inputs[n])) for n in self.names], dim=-1)
-        return Gaussian(self.mu(h).float(), self.logvar(h).float())
+        return Gaussian(self.mu(h).float(), bound_logvar(self.logvar(h).float(), self.logvar_bound))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -11,7 +12,7 @@ from torch import nn
 from specvae.errors import InputError
 from specvae.models import SUPERVISED, ModalityConfig, ModelConfig, build_model, spectra_model_config
 from specvae.models.config import SPECTRA_DEFAULTS, SPECTRA_KEYS
-from specvae.models.experts import kl_divergence, kl_standard_normal, product_of_experts
+from specvae.models.experts import bound_logvar, kl_divergence, kl_standard_normal, product_of_experts
 from specvae.models.nets import SparseLinear
 from specvae.models.svae import expert_key
 
@@ -131,6 +132,35 @@ def test_spectra_overrides_reach_the_modalities():
     plain = spectra_model_config("svae", n_bits=N_BITS, preset="tiny")
     assert "weight" not in plain.modality("fingerprint").likelihood_options and plain.kl_weight == 1.0
     assert SPECTRA_DEFAULTS["cross_reconstruction"] == 0 and SPECTRA_DEFAULTS["dropout"] == 0
+
+
+def test_logvar_bound_keeps_every_encoder_in_range():
+    x1, x2 = toy_batch()
+    for model in ("svae", "vaevae"):
+        for bound in (0.0, 3.0):
+            base = toy_config(model)
+            mods = tuple(dataclasses.replace(m, logvar_bound=bound) for m in base.modalities)
+            torch.manual_seed(0)
+            m = build_model(base.replace(modalities=mods))
+            with torch.no_grad():  # a head gone wild, as after the rare batches that made r22 diverge
+                for name, p in m.named_parameters():
+                    if "logvar" in name:
+                        p.mul_(1e4)
+            subsets = [frozenset(["spectrum"]), frozenset(["fingerprint"]), frozenset(["spectrum", "fingerprint"])]
+            post = m.encode_subsets({"spectrum": x1, "fingerprint": x2}, subsets)
+            biggest = max(q.logvar.abs().max().item() for qs in post.values() for q in qs)
+            if bound:  # a product of two experts bounded by b: precision at most 2 exp(b), log-variance > -b - ln 2
+                assert biggest < bound + math.log(2) + 1e-5, model
+            else:
+                assert biggest > 100, model  # unbounded, the paper's model
+    # near 0 the bound is (almost) the identity; the option reaches both modalities and is validated
+    v = torch.tensor([-0.3, 0.0, 0.2])
+    torch.testing.assert_close(bound_logvar(v, 10.0), v, atol=1e-3, rtol=0)
+    cfg = spectra_model_config("svae", n_bits=N_BITS, preset="tiny", logvar_bound=8)
+    assert cfg.modality("spectrum").logvar_bound == cfg.modality("fingerprint").logvar_bound == 8.0
+    assert SPECTRA_DEFAULTS["logvar_bound"] == 0
+    with pytest.raises(InputError, match="logvar_bound must not be negative"):
+        spectra_model_config("svae", preset="tiny", logvar_bound=-1)
 
 
 def test_train_cli_knows_every_model_setting():
