@@ -166,6 +166,21 @@ def test_a_train_killed_in_its_first_epoch_can_be_run_again(tmp_path):
         assert text in line
 
 
+def test_resume_continues_with_the_runs_own_settings(tmp_path):
+    from builders import write_dataset
+
+    data = write_dataset(tmp_path / "data", n_structures=8)
+    out = tmp_path / "run"
+    result = invoke("train", "--data", data, "--out", out, "--preset", "tiny", "--epochs", "1", "--batch-size", "4",
+                    "--lr", "3e-3", "--retrieval-candidates", "0", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    # neither --data nor --lr again: both come from the run's settings.yaml, not from the defaults
+    result = invoke("train", "--out", out, "--epochs", "2", "--resume", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == [3e-3, 3e-3]
+
+
 @pytest.mark.parametrize("command", [["calibrate", "--model", "RUN"],
                                      ["evaluate", "casmi", "--challenges", "TMP", "--solutions", "TMP/s.csv",
                                       "--model", "RUN", "--candidates", "TMP", "--out", "TMP/ev"]])

@@ -75,10 +75,12 @@ def train_cmd(
     config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
-    from specvae.settings import check, keys
+    from specvae.settings import SETTINGS_FILE, check, keys
     from specvae.training.spectra import train_spectra
 
     opt.use_threads(threads)
+    if resume and config is None and out is not None and (Path(out) / SETTINGS_FILE).is_file():
+        config = Path(out) / SETTINGS_FILE  # continue with the run's own settings; the flags given still override
     s = opt.settings(config, [(train_spectra, ())], {
         "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
         "model_overrides": parse_overrides(overrides) if overrides else None,
