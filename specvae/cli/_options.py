@@ -84,15 +84,17 @@ def given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def settings(config: Path | None, targets: list, flags: dict, required: dict | None = None) -> dict:
+def settings(config: Path | None, targets: list, flags: dict, required: dict | None = None,
+             base: dict | None = None) -> dict:
     """A command's settings: the ``--config`` file's values under the given ``flags``, checked against ``targets``
-    (``(function or dataclass, names to skip)`` pairs, :func:`specvae.settings.schema`) and completed with defaults."""
+    (``(function or dataclass, names to skip)`` pairs, :func:`specvae.settings.schema`) and completed with defaults.
+    ``base`` holds values under the file's (e.g. those a resumed run started with)."""
     from specvae import settings as s
 
     fields = {}
     for target, skip in targets:
         fields.update(s.schema(target, skip))
-    values = s.merge(s.read_settings(config) if config else {}, flags)
+    values = s.merge(s.merge(base or {}, s.read_settings(config) if config else {}), flags)
     return s.resolve(fields, values, str(config) if config else "the options", required)
 
 

@@ -75,12 +75,10 @@ def train_cmd(
     config: Path = opt.CONFIG, resume: bool = opt.RESUME, overwrite: bool = opt.OVERWRITE_RUN,
 ):
     """Train a spectrum <-> fingerprint model; the best epoch is chosen on the validation split."""
-    from specvae.settings import SETTINGS_FILE, check, keys
+    from specvae.settings import check, keys
     from specvae.training.spectra import train_spectra
 
     opt.use_threads(threads)
-    if resume and config is None and out is not None and (Path(out) / SETTINGS_FILE).is_file():
-        config = Path(out) / SETTINGS_FILE  # continue with the run's own settings; the flags given still override
     s = opt.settings(config, [(train_spectra, ())], {
         "data_dir": data, "out_dir": out, "model": model, "preset": preset, "supervision": supervision, "gpu": gpu,
         "model_overrides": parse_overrides(overrides) if overrides else None,
@@ -89,7 +87,7 @@ def train_cmd(
                                    compile=compile_, weight_decay=weight_decay, grad_clip=grad_clip,
                                    schedule=schedule, warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
                                    save_every=save_every)},
-        required=opt.REQUIRED)
+        required=opt.REQUIRED, base=_started_with(out) if resume and out is not None else None)
     where = f"{config or '--set'} (model_overrides)"
     s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
     summary = train_spectra(**s, resume=resume, overwrite=overwrite, progress=show_progress())
@@ -120,3 +118,15 @@ def calibrate_cmd(
     report = calibrate_run(model, data, checkpoint=checkpoint, strength=strength, gpu=gpu)
     typer.echo(f"validation spectra, out of fold:\n{describe(report)}\nrecommended: {report['recommended']}; "
                f"written to {model}/calibration.json, calibration.png")
+
+
+def _started_with(run: Path) -> dict:
+    """The data and training options a run started with, from its ``config.json`` (written before its first epoch,
+    so an interrupted run has it too): under ``--resume`` only the flags given change them."""
+    from specvae.training import checkpoint as ckpt
+
+    try:
+        saved = ckpt.read_config(run)
+        return {"data_dir": saved["data"]["path"], "config": saved["train"]}
+    except (OSError, ValueError, KeyError, TypeError):  # CheckpointError is a ValueError
+        return {}  # nothing readable to resume from: train_spectra says why

@@ -84,14 +84,14 @@ class SparseLinear(nn.Module):
 class Encoder(nn.Module):
     """Base encoder: a ``body`` producing ``feature_dim`` features and a linear Gaussian ``head``."""
 
+    logvar_bound = 0.0  # set by build_encoder from the modality's config (every encoder family alike)
+
     def __init__(self, body: nn.Module, feature_dim: int, latent_dim: int):
         super().__init__()
         self.body = body
         self.feature_dim = feature_dim
         self.mu = nn.Linear(feature_dim, latent_dim)
         self.logvar = nn.Linear(feature_dim, latent_dim)
-
-    logvar_bound = 0.0  # set by build_encoder from the modality's config (every encoder family alike)
 
     def head(self, h: Tensor) -> Gaussian:
         # float32 from here on: the product of experts and KL terms lose too much in bfloat16
