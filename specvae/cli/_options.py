@@ -88,13 +88,13 @@ def settings(config: Path | None, targets: list, flags: dict, required: dict | N
              base: dict | None = None) -> dict:
     """A command's settings: the ``--config`` file's values under the given ``flags``, checked against ``targets``
     (``(function or dataclass, names to skip)`` pairs, :func:`specvae.settings.schema`) and completed with defaults.
-    ``base`` holds values under the file's (e.g. those a resumed run started with)."""
+    ``base`` stands in for the file when no ``--config`` is given (e.g. the values a resumed run started with)."""
     from specvae import settings as s
 
     fields = {}
     for target, skip in targets:
         fields.update(s.schema(target, skip))
-    values = s.merge(s.merge(base or {}, s.read_settings(config) if config else {}), flags)
+    values = s.merge(s.read_settings(config) if config else base or {}, flags)
     return s.resolve(fields, values, str(config) if config else "the options", required)
 
 
