@@ -98,6 +98,27 @@ def settings(config: Path | None, targets: list, flags: dict, required: dict | N
     return s.resolve(fields, values, str(config) if config else "the options", required)
 
 
+def started_with(run: Path | None, resume: bool, where: dict[str, tuple[str, ...]]) -> dict | None:
+    """Under ``--resume``, the values ``run`` started with, from its ``config.json`` (written before the first epoch,
+    so an interrupted run has it too), as :func:`settings`' ``base``: ``where`` maps a setting to its path in the
+    file. ``None`` without ``--resume`` or when nothing is readable (the command then says what is missing)."""
+    if not resume or run is None:
+        return None
+    from specvae.training import checkpoint as ckpt
+
+    try:
+        saved = ckpt.read_config(Path(run))
+        values = {}
+        for name, path in where.items():
+            value = saved
+            for key in path:
+                value = value[key]
+            values[name] = value
+        return values
+    except (OSError, ValueError, KeyError, TypeError):  # CheckpointError is a ValueError
+        return None
+
+
 def save_settings(directory: Path, values: dict, command: str) -> None:
     """Write the settings a run used into its output directory (``settings.yaml``)."""
     from specvae.settings import SETTINGS_FILE, write_settings

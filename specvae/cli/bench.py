@@ -31,6 +31,9 @@ def _run(bench: str, config_file, data, out, model, supervision, epochs, batch_s
     run = {"mnist-split": mnist_split.run_mnist_split, "mnist-split-3": mnist_split.run_mnist_split3,
            "mnist-svhn": mnist_svhn.run_mnist_svhn, "cub": cub.run_cub}[bench]
     help_text = DATA_HELP[bench if bench in DATA_HELP else "mnist-split"]
+    base = opt.started_with(out, resume, {"data": ("data", "path"), "config": ("train",), "opts": ("options",)})
+    if base:  # a resumed run keeps its data, training and benchmark options; the device is this machine's choice
+        base["opts"] = {k: v for k, v in base["opts"].items() if k != "gpu"}
     s = opt.settings(config_file, [(run, ("n_parts",))], {
         "data": data, "out": out,  # 0 epochs, batch size or learning rate mean "the paper's", as they always did
         "config": opt.train_config(epochs or None, batch_size or None, lr or None, seed, time_limit, max_steps),
@@ -38,7 +41,7 @@ def _run(bench: str, config_file, data, out, model, supervision, epochs, batch_s
                  "eval_limit": eval_limit, "oracle": {"epochs": oracle_epochs, "train_limit": oracle_train_limit,
                                                       "eval_limit": oracle_train_limit}}},
         required={"data": f"--data is required: {help_text} Details: docs/benchmarks-images.md",
-                  "out": opt.REQUIRED["out"]})
+                  "out": opt.REQUIRED["out"]}, base=base)
     s["opts"] = dataclasses.replace(s["opts"], resume=resume, overwrite=overwrite, progress=show_progress())
     summary = run(**s)
     opt.save_settings(s["out"], s, f"bench {bench}")

@@ -87,7 +87,7 @@ def train_cmd(
                                    compile=compile_, weight_decay=weight_decay, grad_clip=grad_clip,
                                    schedule=schedule, warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
                                    save_every=save_every)},
-        required=opt.REQUIRED, base=_started_with(out) if resume and out is not None else None)
+        required=opt.REQUIRED, base=opt.started_with(out, resume, {"data_dir": ("data", "path"), "config": ("train",)}))
     where = f"{config or '--set'} (model_overrides)"
     s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
     summary = train_spectra(**s, resume=resume, overwrite=overwrite, progress=show_progress())
@@ -119,14 +119,3 @@ def calibrate_cmd(
     typer.echo(f"validation spectra, out of fold:\n{describe(report)}\nrecommended: {report['recommended']}; "
                f"written to {model}/calibration.json, calibration.png")
 
-
-def _started_with(run: Path) -> dict:
-    """The data and training options a run started with, from its ``config.json`` (written before its first epoch,
-    so an interrupted run has it too): under ``--resume`` only the flags given change them."""
-    from specvae.training import checkpoint as ckpt
-
-    try:
-        saved = ckpt.read_config(run)
-        return {"data_dir": saved["data"]["path"], "config": saved["train"]}
-    except (OSError, ValueError, KeyError, TypeError):  # CheckpointError is a ValueError
-        return {}  # nothing readable to resume from: train_spectra says why

@@ -69,3 +69,22 @@ def test_missing_data_says_what_to_download(tmp_path):
     assert result.exit_code == 1 and "--data is required" in result.output and "IDX" in result.output
     result = CliRunner().invoke(app, ["bench", "cub", "--data", str(tmp_path), "--out", str(tmp_path / "y")])
     assert result.exit_code == 1 and "cub.zip" in result.output
+
+
+def test_resume_continues_with_the_runs_own_settings(tmp_path, cache):
+    from specvae.settings import read_settings
+
+    data = write_mnist(tmp_path / "mnist", n_train=260, n_test=40)
+    out = tmp_path / "run"
+    _run(["mnist-split", "--data", str(data), "--out", str(out), "--model", "vaevae", "--supervision", "0.1",
+          "--lr", "3e-3", *QUICK])
+    # an interrupted run has no settings.yaml (written at the end): neither --data nor the options again, only the
+    # new epoch count; the rest comes from the run's config.json, not from the defaults
+    (out / "settings.yaml").unlink()
+    _run(["mnist-split", "--out", str(out), "--resume", "--epochs", "2"])
+    used = read_settings(out / "settings.yaml")
+    assert used["data"] == str(data) and used["config"]["epochs"] == 2 and used["config"]["lr"] == 3e-3
+    assert used["opts"]["supervision"] == 0.1 and used["opts"]["model"] == "vaevae"
+    assert used["opts"]["train_limit"] == 200 and used["opts"]["eval_limit"] == 40
+    lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == [3e-3, 3e-3]
