@@ -7,7 +7,8 @@ bit-frequency baseline (which needs no pairs) is drawn as a horizontal line when
     python scripts/plot_supervision.py runs/exp/mlp_s001 runs/exp/mlp_s01 runs/exp/mlp_e12 \\
         runs/exp/svae_r10_s001 runs/exp/svae_r10_s01 --point svae:1.0:37 --baseline 8 --out docs/img/supervision.png
 
-It also prints the points as a markdown table.
+Several runs of one model at one supervision (seeds) are drawn as their mean with a bar from the lowest to the
+highest. It also prints the points as a markdown table.
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     print(f"| model | supervision | CASMI 2016 {args.metric} | run |\n|---|---:|---:|---|")
     for model, rows in by_model.items():
-        xs, ys = [100 * r[0] for r in rows], [r[1] for r in rows]
-        ax.plot(xs, ys, marker="o", label=model.upper())
+        seeds = defaultdict(list)
         for s, v, run in rows:
+            seeds[100 * s].append(v)
             print(f"| {model} | {100 * s:g} % | {v} | `{run}` |")
+        xs = sorted(seeds)
+        ys = [sum(seeds[x]) / len(seeds[x]) for x in xs]
+        spread = [[y - min(seeds[x]) for x, y in zip(xs, ys)], [max(seeds[x]) - y for x, y in zip(xs, ys)]]
+        ax.errorbar(xs, ys, yerr=spread, marker="o", capsize=3, label=model.upper())
     if args.baseline is not None:
         ax.axhline(args.baseline, color="grey", linestyle="--", label="bit-frequency baseline")
     ax.set_xscale("log")
