@@ -118,4 +118,3 @@ def calibrate_cmd(
     report = calibrate_run(model, data, checkpoint=checkpoint, strength=strength, gpu=gpu)
     typer.echo(f"validation spectra, out of fold:\n{describe(report)}\nrecommended: {report['recommended']}; "
                f"written to {model}/calibration.json, calibration.png")
-
