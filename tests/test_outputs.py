@@ -172,15 +172,21 @@ def test_resume_continues_with_the_runs_own_settings(tmp_path):
     data = write_dataset(tmp_path / "data", n_structures=8)
     out = tmp_path / "run"
     result = invoke("train", "--data", data, "--out", out, "--preset", "tiny", "--epochs", "1", "--batch-size", "4",
-                    "--lr", "3e-3", "--retrieval-candidates", "0", "--threads", "1")
+                    "--lr", "3e-3", "--supervision", "0.5", "--retrieval-candidates", "0", "--threads", "1")
     assert result.exit_code == 0, result.output
     # neither --data nor --lr again: both come from the run's config.json, not from the defaults; an interrupted
     # run has no settings.yaml (written at the end), so the test resumes without one
     (out / "settings.yaml").unlink()
     result = invoke("train", "--out", out, "--epochs", "2", "--resume", "--threads", "1")
     assert result.exit_code == 0, result.output
+    assert "is not used" not in result.output
     lrs = [json.loads(line)["lr"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lrs == [3e-3, 3e-3]
+    # the share of pairs fixes the training streams: a different --supervision is refused aloud, not taken
+    result = invoke("train", "--out", out, "--epochs", "3", "--resume", "--supervision", "1", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "supervision stays 0.5, as the run started; 1.0 is not used" in " ".join(result.output.split())
+    assert json.loads((out / "config.json").read_text())["supervision"] == 0.5
 
 
 @pytest.mark.parametrize("command", [["calibrate", "--model", "RUN"],

@@ -87,7 +87,9 @@ def train_cmd(
                                    compile=compile_, weight_decay=weight_decay, grad_clip=grad_clip,
                                    schedule=schedule, warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
                                    save_every=save_every)},
-        required=opt.REQUIRED, base=opt.started_with(out, resume, {"data_dir": ("data", "path"), "config": ("train",)}))
+        required=opt.REQUIRED, base=opt.started_with(out, resume, {
+            "data_dir": ("data", "path"), "config": ("train",), "supervision": ("supervision",),
+            "use_unpaired": ("use_unpaired",), "select": ("select", 0)}))
     where = f"{config or '--set'} (model_overrides)"
     s["model_overrides"] = check(keys(PRESET_KEYS), s["model_overrides"] or {}, where)
     summary = train_spectra(**s, resume=resume, overwrite=overwrite, progress=show_progress())

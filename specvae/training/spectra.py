@@ -182,11 +182,16 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
         try:
             if saved["data"]["sha256"] != ds.sha256:
                 log.warning("resuming on different data than the run started with (%s)", ds.path)
-            supervision, use_unpaired = saved["supervision"], saved["use_unpaired"]
-            select = saved["select"][0]
+            kept = {"supervision": saved["supervision"], "use_unpaired": saved["use_unpaired"],
+                    "select": saved["select"][0]}
         except (KeyError, TypeError, IndexError) as exc:
             raise CheckpointError(f"{Path(out_dir) / ckpt.CONFIG_FILE} is not the config of a spectra run (no "
                                   f"{exc})") from None
+        given = {"supervision": supervision, "use_unpaired": use_unpaired, "select": select}
+        for name in kept:  # they fix the training streams and the best epoch so far: a run keeps its own
+            if given[name] != kept[name]:
+                log.warning("resuming: %s stays %r, as the run started; %r is not used", name, kept[name], given[name])
+        supervision, use_unpaired, select = kept["supervision"], kept["use_unpaired"], kept["select"]
         retrieval_candidates = saved.get("retrieval_candidates", 0)
     else:
         chosen = resolve_preset(preset, device.type == "cuda")
