@@ -189,7 +189,7 @@ def train_spectra(data_dir: str | Path, out_dir: str | Path, *, model: str = "sv
                                   f"{exc})") from None
         given = {"supervision": supervision, "use_unpaired": use_unpaired, "select": select}
         for name in kept:  # they fix the training streams and the best epoch so far: a run keeps its own
-            if given[name] != kept[name]:
+            if given[name] != kept[name] and given[name] != "auto":
                 log.warning("resuming: %s stays %r, as the run started; %r is not used", name, kept[name], given[name])
         supervision, use_unpaired, select = kept["supervision"], kept["use_unpaired"], kept["select"]
         retrieval_candidates = saved.get("retrieval_candidates", 0)
