@@ -137,6 +137,10 @@ class Predictor:
             kind = self.config.get("model", {}).get("model", type(self.model).__name__)
             raise InputError(f"--score latent needs a multimodal VAE (svae, vaevae, ...): {self.source or 'this run'} "
                              f"is a {kind} model with no shared latent space; use --score cross-entropy")
+        if self.config.get(ckpt.PREDICTION_ONLY):
+            raise InputError(f"--score latent needs a full run: {self.source or 'this model'} holds only the weights "
+                             "that predict fingerprints from spectra (as the packaged default model does); use "
+                             "--score cross-entropy or --model RUN")
 
 
 def fingerprint_spec(config: dict) -> FingerprintSpec:

@@ -46,6 +46,7 @@ OPTIMIZER_FILE, RNG_FILE = "last-optimizer.safetensors", "last-rng.safetensors"
 STAGING = ".epoch.tmp"  # an epoch being written (not committed)
 COMMITTED = re.compile(r"\.epoch-(\d+)")  # a committed epoch whose files are being moved into the run directory
 CHECKPOINT_NAME = re.compile(r"best|last|epoch-\d+")
+PREDICTION_ONLY = "prediction_only"  # config.json flag: the weights file holds only the spectrum -> fingerprint path
 
 
 def check_checkpoint_name(name: str) -> str:
@@ -139,18 +140,75 @@ def load_model(run: Path, which: str, config: dict[str, Any] | None = None) -> t
     from specvae.models import build_model
 
     run = Path(run)
+    config = read_config(run) if config is None else config
     cfg = model_config(run, config)
     path = run / f"{check_checkpoint_name(which)}.safetensors"
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
     found = tensor_shapes(path)
+    partial = bool(config.get(PREDICTION_ONLY))
+    if partial:  # a subset of the weights, each of the right shape; which subset is checked once built
+        expected = {k: v for k, v in expected.items() if k in found}
     if found != expected:
         differ = sorted(set(found) ^ set(expected)) or sorted(k for k in expected if found[k] != expected[k])
         raise CheckpointError(f"weights in {path} do not fit the model in {run / CONFIG_FILE} (first difference: "
                               f"{differ[0]})")
     model = build_model(cfg)
-    load_weights(run, which, model)
+    if partial:
+        _load_prediction_path(path, model)
+    else:
+        load_weights(run, which, model)
     return model
+
+
+def prediction_keys(model: torch.nn.Module, source: str = "spectrum", target: str = "fingerprint") -> list[str]:
+    """Names of the weights that ``model.predict({source: x}, [target])`` uses.
+
+    Found by running the prediction once on a random input and recording which modules it calls, so that every
+    architecture answers the same way: for SVAE the experts on the source and the target's decoder (not the target's
+    experts, not the source's decoder); for the supervised MLP every weight.
+    """
+    called: set[torch.nn.Module] = set()
+    handles = [m.register_forward_pre_hook(lambda module, args: called.add(module)) for m in model.modules()]
+    training = model.training
+    try:
+        shape = model.config.modality(source).shape
+        param = next(model.parameters())
+        model.eval()
+        with torch.no_grad():
+            model.predict({source: torch.rand(2, *shape, device=param.device, dtype=param.dtype)}, [target])
+    finally:
+        model.train(training)
+        for handle in handles:
+            handle.remove()
+    keys = []
+    for name, module in model.named_modules():
+        if module in called:
+            own = [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]
+            keys += [f"{name}.{k}" if name else k for k, _ in own]
+    return sorted(keys)
+
+
+def prediction_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights of :func:`prediction_keys` (a run's spectrum -> fingerprint path), to store without the rest."""
+    keep = set(prediction_keys(unwrap(model)))
+    return {k: v for k, v in state_dict(model).items() if k in keep}
+
+
+def _load_prediction_path(path: Path, model: torch.nn.Module) -> None:
+    """Load a weights file written from :func:`prediction_weights`; every other weight is set to NaN, so that a use
+    of a part that was not stored cannot pass for a prediction."""
+    tensors = load_tensors(path)
+    needed = set(prediction_keys(model))
+    if set(tensors) != needed:
+        missing = sorted(needed - set(tensors)) or sorted(set(tensors) - needed)
+        raise CheckpointError(f"{path} is marked {PREDICTION_ONLY} but does not hold exactly the weights of the "
+                              f"spectrum -> fingerprint path (first difference: {missing[0]})")
+    with torch.no_grad():
+        for name, value in model.state_dict(keep_vars=True).items():
+            if name not in needed and value.is_floating_point():
+                value.fill_(float("nan"))
+    model.load_state_dict(tensors, strict=False)
 
 
 def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
