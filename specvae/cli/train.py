@@ -17,7 +17,7 @@ PRESET_KEYS = {"latent_dim": int, "spectrum_encoder": tuple[int, ...], "spectrum
                "fingerprint_encoder": tuple[int, ...], "fingerprint_decoder": tuple[int, ...], "prior_expert": bool,
                "spectrum_weight": float, "fingerprint_weight": float, "dropout": float, "sparse_input": bool,
                "batchnorm": bool, "kl_weight": float, "cross_reconstruction": float, "cross_from_mean": bool,
-               "spectrum_likelihood": str, "logvar_bound": float}
+               "spectrum_likelihood": str, "logvar_bound": float, "shared_expert_body": bool}
 
 
 def parse_overrides(items: list[str]) -> dict:

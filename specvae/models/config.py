@@ -85,6 +85,7 @@ class ModelConfig:
     kl_weight: float = 1.0  # beta on every KL term; the paper's objective is 1
     cross_reconstruction: float = 0.0  # weight of decoding each modality from the other's posterior; paper: 0 (off)
     cross_from_mean: bool = False  # decode the cross terms from the posterior mean (as predict does), not a sample
+    shared_expert_body: bool = False  # SVAE: a modality's experts share one body, each its own head; paper: separate
 
     def __post_init__(self):
         object.__setattr__(self, "model", canonical_model_name(self.model))
@@ -101,6 +102,8 @@ class ModelConfig:
             raise InputError("kl_weight and cross_reconstruction must not be negative")
         if self.cross_reconstruction and len(names) != 2:
             raise InputError("cross_reconstruction is defined for two modalities only")
+        if self.shared_expert_body and self.model not in ("svae", "svae_star"):
+            raise InputError("shared_expert_body is an option of SVAE's experts (svae, svae_star)")
 
     def modality(self, name: str) -> ModalityConfig:
         for m in self.modalities:
@@ -166,6 +169,7 @@ SPECTRA_DEFAULTS: dict[str, Any] = dict(
     cross_from_mean=False,  # the cross term decoded from the posterior mean, the code that prediction uses
     spectrum_likelihood="gaussian",  # the paper's unit-variance Gaussian; or multinomial (a bag of weighted bins)
     logvar_bound=0.0,  # > 0 bounds every encoder's log-variance to (-b, b); the paper leaves it unbounded
+    shared_expert_body=False,  # SVAE: one body per modality under its experts' heads; the paper: one network each
 )
 SPECTRA_KEYS = ("latent_dim", "spectrum_encoder", "spectrum_decoder", "fingerprint_encoder", "fingerprint_decoder",
                 *SPECTRA_DEFAULTS)
@@ -211,7 +215,8 @@ def spectra_model_config(model: str = "svae", n_bits: int = 2149, preset: str = 
     return ModelConfig(model=model, modalities=(spectrum, fingerprint), latent_dim=int(p["latent_dim"]),
                        prior_expert=bool(p["prior_expert"]), kl_weight=float(p["kl_weight"]),
                        cross_reconstruction=float(p["cross_reconstruction"]),
-                       cross_from_mean=bool(p["cross_from_mean"]))
+                       cross_from_mean=bool(p["cross_from_mean"]),
+                       shared_expert_body=bool(p["shared_expert_body"]))
 
 
 def _weight(value: float) -> dict[str, float]:

@@ -11,6 +11,10 @@ missing (q*_k(z|x_i) in eq. 4-5). Posteriors (without normalisation constants, e
 Every expert takes part in the unimodal posterior of its input modality, so paired and unpaired samples alike
 update all of SVAE's encoders: the property that distinguishes it from VAEVAE (section 3.3).
 With ``loss_kind="vaevae"`` this is SVAE* (SVAE architecture, VAEVAE loss).
+
+``shared_expert_body`` (not in the paper, off by default): the n experts on one modality share a single body network
+and differ only in their Gaussian heads. The posteriors are formed as above; a modality's input passes through one
+body instead of n, which makes a wide first layer n times cheaper in weights and time.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from torch import nn
 from specvae.models.base import MultimodalVAE, Subset
 from specvae.models.config import ModelConfig
 from specvae.models.experts import product_of_experts
-from specvae.models.nets import build_encoder
+from specvae.models.nets import Encoder, build_encoder
 
 
 def expert_key(source: str, target: str) -> str:
@@ -31,17 +35,31 @@ def expert_key(source: str, target: str) -> str:
 class SVAE(MultimodalVAE):
     def __init__(self, config: ModelConfig, loss_kind: str = "svae"):
         super().__init__(config, loss_kind)
-        self.experts = nn.ModuleDict({
-            expert_key(m.name, t): build_encoder(m, config.latent_dim) for m in config.modalities for t in self.names
-        })
+        if not config.shared_expert_body:
+            self.experts = nn.ModuleDict({expert_key(m.name, t): build_encoder(m, config.latent_dim)
+                                          for m in config.modalities for t in self.names})
+            return
+        self.bodies, self.experts = nn.ModuleDict(), nn.ModuleDict()
+        for m in config.modalities:
+            first = build_encoder(m, config.latent_dim)
+            self.bodies[m.name], first.body = first.body, nn.Identity()  # the experts below are heads only
+            for t in self.names:
+                head = first if t == self.names[0] else Encoder(nn.Identity(), first.feature_dim, config.latent_dim)
+                head.logvar_bound = first.logvar_bound
+                self.experts[expert_key(m.name, t)] = head
 
     def encode_subsets(self, inputs, subsets):
-        cache = {}
+        cache, features = {}, {}
 
         def expert(source, target):
             key = expert_key(source, target)
             if key not in cache:
-                cache[key] = self.experts[key](inputs[source])
+                x = inputs[source]
+                if self.config.shared_expert_body:
+                    if source not in features:
+                        features[source] = self.bodies[source](x)
+                    x = features[source]
+                cache[key] = self.experts[key](x)
             return cache[key]
 
         prior = self.config.prior_expert

@@ -205,3 +205,28 @@ def test_multinomial_likelihood_weights_log_softmax_by_the_bins():
     assert cfg.modality("spectrum").likelihood == "multinomial" and not cfg.modality("spectrum").likelihood_options
     with pytest.raises(InputError, match="spectrum_likelihood"):
         spectra_model_config("svae", preset="tiny", spectrum_likelihood="poisson")
+
+
+def test_shared_expert_body_gives_each_modality_one_body_under_its_heads():
+    from specvae.models.experts import product_of_experts
+
+    torch.manual_seed(0)
+    separate, shared = build_model(toy_config()), build_model(toy_config(shared_expert_body=True))
+    assert set(shared.bodies) == {"spectrum", "fingerprint"}
+    assert all(isinstance(e.body, nn.Identity) for e in shared.experts.values())
+    body = sum(p.numel() for p in shared.bodies["spectrum"].parameters())
+    assert sum(p.numel() for p in separate.parameters()) - sum(p.numel() for p in shared.parameters()) == (
+        body + sum(p.numel() for p in shared.bodies["fingerprint"].parameters()))
+    x1, x2 = toy_batch()
+    h = shared.bodies["spectrum"](x1)
+    own, other = (shared.experts[expert_key("spectrum", t)](h) for t in ("spectrum", "fingerprint"))
+    (q,) = shared.encode_subsets({"spectrum": x1}, [frozenset(["spectrum"])])[frozenset(["spectrum"])]
+    expected = product_of_experts([own, other], False)
+    torch.testing.assert_close(q.mu, expected.mu)
+    torch.testing.assert_close(q.logvar, expected.logvar)
+    loss, _ = shared([{"spectrum": x1, "fingerprint": x2}, {"spectrum": x1}])
+    loss.backward()
+    assert shared.bodies["spectrum"][1][0].weight.grad.abs().sum() > 0
+    with pytest.raises(InputError, match="shared_expert_body is an option of SVAE"):
+        toy_config("vaevae", shared_expert_body=True)
+    assert spectra_model_config("svae", preset="tiny", shared_expert_body=True).shared_expert_body
