@@ -28,9 +28,34 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "specvae" / "data" / "models" / "default"
-RECIPE = dict(model="mlp", preset="cpu",
-              model_overrides={"spectrum_encoder": (768, 768), "dropout": 0.2, "batchnorm": False},
-              train={"epochs": 12, "batch_size": 256, "lr": 1e-3, "save_every": 0})
+# The recipes a default model can be built with; ``--recipe`` chooses (docs/training.md, "The packaged default
+# model", has the comparison). Widths are chosen so that the weights of the spectrum -> fingerprint path fit the
+# package in float16 (under 25 MB); only that path is stored.
+RECIPES = {
+    "mlp": dict(model="mlp", preset="cpu",
+                model_overrides={"spectrum_encoder": (768, 768), "dropout": 0.2, "batchnorm": False},
+                train={"epochs": 12, "batch_size": 256, "lr": 1e-3, "save_every": 0},
+                what="the supervised reference network of specvae (`--model mlp`): binned spectrum (11,000 bins of "
+                     "0.1 Da, log(1 + intensity), base peak 100) -> 2149 fingerprint bit probabilities (specvae "
+                     "fingerprint v1), hidden layers 768 and 768 (ReLU, dropout 0.2), the first computed sparsely"),
+    "svae": dict(model="svae", preset="small",
+                 model_overrides={"spectrum_encoder": (768, 768), "latent_dim": 512, "shared_expert_body": True,
+                                  "sparse_input": True, "dropout": 0.2, "batchnorm": False, "kl_weight": 0.0,
+                                  "logvar_bound": 10.0, "cross_reconstruction": 1.0, "cross_from_mean": True,
+                                  "fingerprint_decoder": ()},
+                 train={"epochs": 12, "batch_size": 256, "lr": 1e-3, "save_every": 0, "grad_clip": 200.0},
+                 what="the spectrum -> fingerprint path of an SVAE (`--model svae`, the r29b recipe of "
+                      "docs/training.md with the spectrum experts sharing one body): binned spectrum (11,000 bins "
+                      "of 0.1 Da, log(1 + intensity), base peak 100) -> shared body 768, 768 (ReLU, dropout 0.2, "
+                      "the first layer computed sparsely) -> the two spectrum experts' Gaussian heads (latent 512) -> "
+                      "their product's mean -> a linear decoder to 2149 fingerprint bit probabilities (specvae "
+                      "fingerprint v1); the fingerprint experts and the spectrum decoder were trained with it and "
+                      "are not stored"),
+}
+for _name, _recipe in RECIPES.items():
+    _recipe["name"] = _name
+DEFAULT_RECIPE = "mlp"
+WHY = ("TODO")
 
 
 def exclusions(shared: Path, out: Path) -> Path:
@@ -66,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data", help="../shared/data")
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "default-model", help="working directory")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE, help="the model to build")
+    parser.add_argument("--run", type=Path, help="package this run instead of training one: a run of --recipe "
+                                                 "trained on WORK/data (its model settings are checked)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -81,39 +109,66 @@ def main(argv: list[str] | None = None) -> int:
     work, shared = args.work, args.shared
     work.mkdir(parents=True, exist_ok=True)
     excluded = exclusions(shared, work / "excluded_inchikeys.txt")
-    ingest([shared / "massbank" / "MassBank_LC-MSMS_positive.msp.gz"], work / "data", exclude_inchikeys=excluded,
-           cleaning=Cleaning(exclude_licenses=("NC", "ND")), workers=2, overwrite=True)
-    run = work / "run"
-    summary = train_spectra(work / "data", run, model=RECIPE["model"], preset=RECIPE["preset"],
-                            model_overrides=RECIPE["model_overrides"], config=TrainConfig(**RECIPE["train"]),
-                            overwrite=True)
+    recipe = RECIPES[args.recipe]
+    if args.run:
+        run, summary = args.run, trained_with(args.run, recipe, work / "data")
+    else:
+        ingest([shared / "massbank" / "MassBank_LC-MSMS_positive.msp.gz"], work / "data", exclude_inchikeys=excluded,
+               cleaning=Cleaning(exclude_licenses=("NC", "ND")), workers=2, overwrite=True)
+        run = work / "run"
+        summary = train_spectra(work / "data", run, model=recipe["model"], preset=recipe["preset"],
+                                model_overrides=recipe["model_overrides"], config=TrainConfig(**recipe["train"]),
+                                overwrite=True)
     casmi = shared / "casmi2016"
     evaluation = evaluate_casmi(casmi / "spectra_raw_mgf" / "challenge",
                                 casmi / "solutions" / "casmi_2016_challenge_test.csv", Predictor.from_run(run),
                                 work / "casmi", candidates=casmi / "candidates", ion_mode="positive",
                                 overwrite=True)
-    package(run, work / "data", excluded, evaluation, summary)
+    package(run, work / "data", excluded, evaluation, summary, recipe)
     return 0
 
 
-def package(run: Path, data: Path, excluded: Path, evaluation: dict, summary: dict, out: Path = PACKAGE) -> None:
-    """Write the package folder from a trained, calibrated and evaluated run."""
+def trained_with(run: Path, recipe: dict, data: Path) -> dict:
+    """The summary of an existing ``run`` after checking that it is ``recipe``'s model, trained on ``data``."""
+    from specvae.datasets.spectra import SpectraDataset
+    from specvae.models import ModelConfig, spectra_model_config
+    from specvae.training import checkpoint as ckpt
+
+    config = ckpt.read_config(run)
+    expected = spectra_model_config(recipe["model"], preset=recipe["preset"], **recipe["model_overrides"])
+    if ModelConfig.from_dict(config["model"]) != expected:
+        sys.exit(f"{run} is not a run of the {recipe['name']} recipe (its model settings differ)")
+    differ = [k for k, v in recipe["train"].items() if k != "save_every" and config["train"][k] != v]
+    if differ:
+        sys.exit(f"{run} was not trained with the {recipe['name']} recipe's {', '.join(differ)}")
+    if config["data"]["sha256"] != SpectraDataset.load(data).sha256:
+        sys.exit(f"{run} was not trained on {data}")
+    state = ckpt.read_state(run)
+    return {"best_epoch": state["best_epoch"], "epochs": state["epoch"]}
+
+
+def package(run: Path, data: Path, excluded: Path, evaluation: dict, summary: dict, recipe: dict,
+            out: Path = PACKAGE) -> None:
+    """Write the package folder from a trained, calibrated and evaluated run: only the weights of the spectrum ->
+    fingerprint path, in float16."""
     from specvae.training import checkpoint as ckpt
 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    weights = ckpt.load_tensors(run / f"{ckpt.BEST}.safetensors")
+    weights = ckpt.prediction_weights(ckpt.load_model(run, ckpt.BEST))
     ckpt.save_tensors(tmp / f"{ckpt.BEST}.safetensors", {k: v.half() for k, v in weights.items()})
     config = json.loads((run / ckpt.CONFIG_FILE).read_text())
     config["data"]["path"] = "MassBank_LC-MSMS_positive.msp.gz, NC/ND licences and exclusions left out"
+    config[ckpt.PREDICTION_ONLY] = True
+    config["stored_parameters"] = sum(v.numel() for v in weights.values())
     (tmp / ckpt.CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     for name in ("calibration.json", "calibration.safetensors", "confidence.json", ckpt.METRICS_FILE):
         shutil.copy(run / name, tmp / name)
     shutil.copy(excluded, tmp / "excluded_inchikeys.txt")
     (tmp / "casmi2016.json").write_text(json.dumps(evaluation["metrics"], indent=2, sort_keys=True) + "\n")
     report = json.loads((data / "report.json").read_text())
-    (tmp / "MODEL_CARD.md").write_text(model_card(config, report, evaluation["metrics"], summary, run,
+    (tmp / "MODEL_CARD.md").write_text(model_card(config, report, evaluation["metrics"], summary, run, recipe,
                                                   evaluation.get("confidence")))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
@@ -134,7 +189,7 @@ def confidence_fields(run: Path, casmi: dict | None) -> dict:
                 casmi_mean=f"{casmi['mean_confidence']:.2f}", casmi_right=casmi["top1_right"])
 
 
-def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Path,
+def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Path, recipe: dict,
                casmi_confidence: dict | None = None) -> str:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     best = next(r for r in records if r["epoch"] == summary["best_epoch"])
@@ -144,7 +199,9 @@ def model_card(config: dict, report: dict, metrics: dict, summary: dict, run: Pa
     spectra = report["spectra"]
     counts = config["data"]["counts"]
     fields = dict(
-        params=f"{config['parameters']:,}", read=f"{spectra['read']:,}", written=f"{spectra['written']:,}",
+        minutes=round(sum(r.get("seconds", 0) for r in records) / 60), recipe=recipe["name"],
+        what=recipe["what"], why=WHY, params=f"{config['stored_parameters']:,}",
+        trained=f"{config['parameters']:,}", read=f"{spectra['read']:,}", written=f"{spectra['written']:,}",
         licence=f"{spectra['rejected_by_reason'].get('require_license', 0):,}",
         excluded=f"{spectra['rejected_by_reason'].get('excluded_structure', 0):,}",
         train=f"{counts['train/paired']:,}", val=f"{counts['validation/paired']:,}",
@@ -165,13 +222,9 @@ MODEL_CARD = """# The default model of specvae
 
 `specvae rank` and `specvae evaluate` use this model when no `--model` is given.
 
-- **What it is**: the supervised reference network of specvae (`--model mlp`): binned spectrum (11,000 bins of
-  0.1 Da, log(1 + intensity), base peak 100) -> 2149 fingerprint bit probabilities (specvae fingerprint v1), hidden
-  layers 768 and 768 (ReLU, dropout 0.2), the first computed sparsely; {params} parameters, stored as float16.
-  Candidates are ranked by the cross-entropy between their fingerprint and the prediction.
-- **Why this model and not an SVAE**: in this project's experiments (docs/training.md, "Making the models learn"),
-  no generative model (SVAE, VAEVAE, their variants) ranked CASMI 2016 as well as this plain network trained on the
-  same data; the default is the model that ranks best.
+- **What it is**: {what}; {params} parameters stored as float16 (of {trained} trained). Candidates are ranked
+  by the cross-entropy between their fingerprint and the prediction.
+- **Why this model**: {why}
 - **Limits**: positive ion mode, LC-MS/MS (MS2) spectra, small molecules up to m/z 1100; trained on MassBank's
   reference spectra, so spectra from other instruments, collision energies or compound classes may rank worse.
   It predicts substructure bits, not a structure: it can only rank candidates you supply (a list or a database).
@@ -223,11 +276,11 @@ its nearest structures in mass, lists of 2 to 1,000 candidates, {conf_lists:,} l
 
 ```bash
 pip install torch==2.13.0 -e .
-python scripts/build_default_model.py --shared ../shared/data --work runs/default-model
+python scripts/build_default_model.py --shared ../shared/data --work runs/default-model --recipe {recipe}
 ```
 
-It regenerates `excluded_inchikeys.txt`, ingests, trains (about 10 minutes on one CPU core), calibrates, evaluates
-on CASMI 2016 and writes this folder, this card included.
+It regenerates `excluded_inchikeys.txt`, ingests, trains (about {minutes} minutes on one CPU core), calibrates,
+evaluates on CASMI 2016 and writes this folder, this card included.
 """
 
 

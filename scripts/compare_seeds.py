@@ -26,8 +26,9 @@ groups = [arg.split(",") for arg in sys.argv[1:3]]
 ranks = [pd.concat([table(n).rename(n) for n in g], axis=1) for g in groups]
 for g, r in zip(groups, ranks):
     m = np.array([[(r[c] <= k).sum() for k in (1, 3, 10)] + [r[c].median()] for c in r.columns], float)
-    spread = zip(m.mean(0), m.std(0, ddof=1))
-    print(f"{g[0]} and {len(g) - 1} more: " + " / ".join(f"{mu:.1f}±{sd:.1f}" for mu, sd in spread),
+    sd = m.std(0, ddof=1) if len(m) > 1 else [None] * m.shape[1]  # one seed: no spread to state
+    print(f"{g[0]} and {len(g) - 1} more: " + " / ".join(f"{mu:.1f}" + (f"±{s:.1f}" if s is not None else "")
+                                                         for mu, s in zip(m.mean(0), sd)),
           "| per seed:", "; ".join("/".join(f"{v:g}" for v in row) for row in m))
 hits = [(r <= 1).sum(axis=1) for r in ranks]
 a, b = int((hits[0] > hits[1]).sum()), int((hits[0] < hits[1]).sum())
