@@ -66,6 +66,8 @@ def train_cmd(
                                                                         "from 0 to 1."),
     save_every: int = typer.Option(None, "--save-every", help="Also keep the weights of every N-th epoch "
                                                               "(epoch-N; use with --checkpoint in rank/evaluate)."),
+    ema: float = typer.Option(None, "--ema", help="Evaluate, keep and rank with an exponential moving average of "
+                                                  "the weights with this decay (e.g. 0.999); default 0: off."),
     select: str = typer.Option(None, "--select", help="Validation metric choosing the best epoch: auto (default: "
                                                       "val_top1, or val_fp_ce without retrieval), val_fp_ce, "
                                                       "val_top1, val_top10, val_median_rank."),
@@ -86,7 +88,7 @@ def train_cmd(
         "config": opt.train_config(epochs, batch_size, lr, seed, time_limit, max_steps, precision=precision,
                                    compile=compile_, weight_decay=weight_decay, grad_clip=grad_clip,
                                    schedule=schedule, warmup_steps=warmup_steps, kl_warmup_steps=kl_warmup_steps,
-                                   save_every=save_every)},
+                                   save_every=save_every, ema=ema)},
         required=opt.REQUIRED, base=opt.started_with(out, resume, {
             "data_dir": ("data", "path"), "config": ("train",), "supervision": ("supervision",),
             "use_unpaired": ("use_unpaired",), "select": ("select", 0)}))

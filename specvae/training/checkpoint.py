@@ -8,6 +8,8 @@ A run directory holds::
     last.safetensors         weights after the last completed epoch
     last-optimizer.safetensors, last-rng.safetensors, state.json   optimiser tensors, RNG states, and the epoch,
                              step and best metric they belong to (for --resume)
+    last-train.safetensors   with ``train --ema``: the weights the optimiser trains (the other weight files hold
+                             their moving average, which is what was evaluated and what ranks)
     epoch-N.safetensors      weights of every n-th epoch (train --save-every)
     metrics.jsonl            one line per completed epoch
 
@@ -42,6 +44,7 @@ CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
 METRICS_FILE = "metrics.jsonl"
 BEST, LAST = "best", "last"
+TRAIN_WEIGHTS = "last-train"  # with train --ema: the trained weights (best/last/epoch-N hold their average)
 OPTIMIZER_FILE, RNG_FILE = "last-optimizer.safetensors", "last-rng.safetensors"
 STAGING = ".epoch.tmp"  # an epoch being written (not committed)
 COMMITTED = re.compile(r"\.epoch-(\d+)")  # a committed epoch whose files are being moved into the run directory
@@ -245,7 +248,8 @@ def save_weights(run: Path, which: str, model: torch.nn.Module) -> None:
 
 
 def load_weights(run: Path, which: str, model: torch.nn.Module) -> None:
-    tensors = load_tensors(Path(run) / f"{check_checkpoint_name(which)}.safetensors")
+    name = which if which == TRAIN_WEIGHTS else check_checkpoint_name(which)
+    tensors = load_tensors(Path(run) / f"{name}.safetensors")
     try:
         unwrap(model).load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

@@ -13,6 +13,7 @@ gradients; only rank 0 evaluates and writes files.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import math
@@ -55,6 +56,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear learning-rate warm-up from 0
     kl_warmup_steps: int = 0  # KL weight rising linearly from 0 to 1 over this many steps; 0: none (paper)
     save_every: int = 0  # also keep the weights of every n-th epoch as epoch-<n>.safetensors; 0: best and last only
+    ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and saved instead; 0: off
 
     def __post_init__(self):
         if self.precision not in ("auto", "bf16", "fp32"):
@@ -67,6 +69,8 @@ class TrainConfig:
             raise InputError(f"schedule must be constant or cosine, got {self.schedule!r}")
         if min(self.weight_decay, self.warmup_steps, self.kl_warmup_steps, self.grad_clip, self.save_every) < 0:
             raise InputError("weight decay, warm-up steps, gradient clipping and save_every must not be negative")
+        if not 0 <= self.ema < 1:
+            raise InputError(f"ema is the decay of the weight average, in [0, 1); got {self.ema!r}")
 
     def learning_rate(self, step: int, total_steps: int) -> float:
         """The learning rate of optimiser step ``step`` (0-based) of ``total_steps``."""
@@ -152,6 +156,29 @@ def train_step(model, optimizer, groups, ctx, generator=None, grad_clip: float =
     return metrics
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights (Polyak averaging), kept beside the trained model.
+
+    After optimiser step ``n`` (0-based) every floating-point weight and buffer moves towards the model's by
+    ``1 - d`` with ``d = min(decay, (1 + n) / (10 + n))``: the usual warm-up, so that the average does not remember
+    the random initial weights for thousands of steps. Integer buffers (batch-norm counters) are copied.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.module = copy.deepcopy(ckpt.unwrap(model)).requires_grad_(False).eval()
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        mine, theirs = self.module.state_dict(), ckpt.state_dict(model)
+        floats = [k for k, v in mine.items() if v.is_floating_point()]
+        torch._foreach_lerp_([mine[k] for k in floats], [theirs[k].detach() for k in floats], 1.0 - d)
+        for key, value in mine.items():
+            if not value.is_floating_point():
+                value.copy_(theirs[key])
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam as in the paper; AdamW (decoupled weight decay) when ``config.weight_decay`` is set.
 
@@ -233,9 +260,14 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
     optimizer = make_optimizer(model, config)
     generator = torch.Generator(device=device).manual_seed(config.seed * 1009 + rank)
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "best_epoch": None, "stopped": None}
+    average = WeightAverage(model, config.ema) if config.ema else None
     if resume:
         saved = ckpt.read_state(out)
-        ckpt.load_weights(out, ckpt.LAST, model)
+        if average is None:
+            ckpt.load_weights(out, ckpt.LAST, model)
+        else:  # last holds the average (what was evaluated), last-train the weights the optimiser was moving
+            ckpt.load_weights(out, ckpt.LAST, average.module)
+            ckpt.load_weights(out, ckpt.TRAIN_WEIGHTS, model)
         ckpt.load_optimizer(out, optimizer, saved["optimizer"])
         _restore_rng(ckpt.load_tensors(out / ckpt.RNG_FILE), generator, rank, device)
         state.update({k: saved[k] for k in ("epoch", "best", "best_epoch")})
@@ -274,6 +306,8 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
                     group["lr"] = config.learning_rate(state["step"], total_steps)
                 metrics = train_step(net, optimizer, groups, ctx, generator, config.grad_clip,
                                      config.kl_scale(state["step"]))
+                if average is not None:
+                    average.update(model, state["step"])
                 state["step"] += 1
                 for k, v in metrics.items():
                     sums[k] = sums.get(k, 0.0) + v.float()
@@ -297,9 +331,9 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
                   "samples_per_s": round(rows / seconds, 1), "paired_per_s": round(paired / seconds, 1)}
         record.update({f"train/{k}": float(v) / max(steps, 1) for k, v in sums.items()})
         if main:
-            model.eval()
+            evaluated = model.eval() if average is None else average.module
             with torch.no_grad(), ctx:
-                record.update(evaluate(model))
+                record.update(evaluate(evaluated))
             value = record.get(select[0])
             if value is None or not math.isfinite(value):
                 raise InputError(f"evaluation returned no finite {select[0]!r}: {record}")
@@ -308,8 +342,8 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
                 state.update(best=value, best_epoch=epoch)
             record["best_epoch"] = state["best_epoch"]
             keep = improved, bool(config.save_every and epoch % config.save_every == 0)
-            _save_epoch(out, epoch, model, optimizer, _rng_states(generator, rank, world, device), state, record,
-                        keep)
+            _save_epoch(out, epoch, evaluated, optimizer, _rng_states(generator, rank, world, device), state, record,
+                        keep, trained=None if average is None else model)
             log.info("epoch %d: %s", epoch, _summary(record, select[0]))
         else:
             _rng_states(generator, rank, world, device)
@@ -370,14 +404,18 @@ def _restore_rng(saved: dict[str, Tensor], generator: torch.Generator, rank: int
 
 
 def _save_epoch(out: Path, epoch: int, model, optimizer, rng: dict[str, Tensor], state: dict, record: dict,
-                keep: tuple[bool, bool]) -> None:
+                keep: tuple[bool, bool], trained=None) -> None:
     """Epoch ``epoch``'s files as one unit (:func:`specvae.training.checkpoint.commit_epoch`): ``last`` weights,
-    optimiser and random states, ``best`` when it improved and ``epoch-N`` when asked for (``keep``)."""
+    optimiser and random states, ``best`` when it improved and ``epoch-N`` when asked for (``keep``). ``model`` is
+    what was evaluated; ``trained``, when given (the weight average is on), the model the optimiser trains."""
     weights = ckpt.state_dict(model)
     optimizer_tensors, optimizer_rest = ckpt.split_optimizer(optimizer)
     files = {f"{ckpt.LAST}.safetensors": lambda p: ckpt.write_tensors(p, weights),
              ckpt.OPTIMIZER_FILE: lambda p: ckpt.write_tensors(p, optimizer_tensors),
              ckpt.RNG_FILE: lambda p: ckpt.write_tensors(p, rng)}
+    if trained is not None:
+        trained_weights = ckpt.state_dict(trained)
+        files[f"{ckpt.TRAIN_WEIGHTS}.safetensors"] = lambda p: ckpt.write_tensors(p, trained_weights)
     if keep[0]:
         files[f"{ckpt.BEST}.safetensors"] = lambda p: ckpt.write_tensors(p, weights)
     if keep[1]:

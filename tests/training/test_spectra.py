@@ -14,6 +14,7 @@ from builders import write_dataset
 from typer.testing import CliRunner
 
 from specvae.cli import app
+from specvae.errors import InputError
 from specvae.retrieval.predict import Predictor
 from specvae.training.checkpoint import load_tensors
 from specvae.training.loop import TrainConfig
@@ -148,3 +149,30 @@ def test_validation_metrics_build_no_autograd_graph(data_dir):
     model.register_forward_pre_hook(lambda module, args: seen.append(torch.is_grad_enabled()))
     fingerprint_metrics(model, DeviceSpectra(ds, torch.device("cpu")), training_streams(ds).validation)
     assert seen and not any(seen)
+
+
+def test_weight_average_is_what_is_evaluated_saved_and_resumed(data_dir, tmp_path):
+    straight, split, plain = tmp_path / "straight", tmp_path / "split", tmp_path / "plain"
+    cfg = dict(model="svae", preset="tiny")
+    train = dict(batch_size=4, lr=1e-3)
+    train_spectra(data_dir, plain, config=TrainConfig(epochs=2, **train), **cfg)
+    train_spectra(data_dir, straight, config=TrainConfig(epochs=4, ema=0.9, **train), **cfg)
+    train_spectra(data_dir, split, config=TrainConfig(epochs=2, ema=0.9, **train), **cfg)
+    # the same optimisation as without the average: the trained weights of epoch 2 are the plain run's
+    trained, averaged = load_tensors(split / "last-train.safetensors"), load_tensors(split / "last.safetensors")
+    for key, value in load_tensors(plain / "last.safetensors").items():
+        torch.testing.assert_close(trained[key], value, msg=f"{key}: the average changed the training")
+    moved = [k for k in trained if trained[k].is_floating_point() and not torch.equal(trained[k], averaged[k])]
+    assert moved, "the saved weights are not an average: they equal the trained weights"
+    train_spectra(data_dir, split, config=TrainConfig(epochs=4, ema=0.9, **train), resume=True, **cfg)
+    for name in ("last.safetensors", "last-train.safetensors"):
+        a, b = load_tensors(straight / name), load_tensors(split / name)
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], msg=f"{name} {key} differs after resume")
+    assert [r["epoch"] for r in _records(split)] == [1, 2, 3, 4]
+    assert Predictor.from_run(straight).predict_bits(np.zeros((1, 11000), np.float32)).shape == (1, 24)
+
+
+def test_weight_average_decay_out_of_range_is_refused():
+    with pytest.raises(InputError, match="ema"):
+        TrainConfig(ema=1.0)
