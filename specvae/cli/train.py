@@ -67,7 +67,8 @@ def train_cmd(
     save_every: int = typer.Option(None, "--save-every", help="Also keep the weights of every N-th epoch "
                                                               "(epoch-N; use with --checkpoint in rank/evaluate)."),
     ema: float = typer.Option(None, "--ema", help="Evaluate, keep and rank with an exponential moving average of "
-                                                  "the weights with this decay (e.g. 0.999); default 0: off."),
+                                                  "the weights, decay min(D, (1+n)/(10+n)) at step n; default 0: "
+                                                  "off."),
     select: str = typer.Option(None, "--select", help="Validation metric choosing the best epoch: auto (default: "
                                                       "val_top1, or val_fp_ce without retrieval), val_fp_ce, "
                                                       "val_top1, val_top10, val_median_rank."),
