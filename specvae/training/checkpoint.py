@@ -44,7 +44,7 @@ CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
 METRICS_FILE = "metrics.jsonl"
 BEST, LAST = "best", "last"
-TRAIN_WEIGHTS = "last-train"  # with train --ema: the trained weights (best/last/epoch-N hold their average)
+TRAIN_WEIGHTS_FILE = "last-train.safetensors"  # train --ema: the trained weights; the rest hold their average
 OPTIMIZER_FILE, RNG_FILE = "last-optimizer.safetensors", "last-rng.safetensors"
 STAGING = ".epoch.tmp"  # an epoch being written (not committed)
 COMMITTED = re.compile(r"\.epoch-(\d+)")  # a committed epoch whose files are being moved into the run directory
@@ -248,8 +248,13 @@ def save_weights(run: Path, which: str, model: torch.nn.Module) -> None:
 
 
 def load_weights(run: Path, which: str, model: torch.nn.Module) -> None:
-    name = which if which == TRAIN_WEIGHTS else check_checkpoint_name(which)
-    tensors = load_tensors(Path(run) / f"{name}.safetensors")
+    load_weights_file(Path(run) / f"{check_checkpoint_name(which)}.safetensors", model)
+
+
+def load_weights_file(path: Path, model: torch.nn.Module) -> None:
+    """The weights in ``path`` into ``model`` (strictly: every key, every shape)."""
+    run = path.parent
+    tensors = load_tensors(path)
     try:
         unwrap(model).load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

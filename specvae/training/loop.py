@@ -167,16 +167,18 @@ class WeightAverage:
     def __init__(self, model: torch.nn.Module, decay: float):
         self.module = copy.deepcopy(ckpt.unwrap(model)).requires_grad_(False).eval()
         self.decay = decay
+        # the tensors to follow, paired once: the optimiser and load_state_dict change them in place
+        mine, theirs = self.module.state_dict(), ckpt.state_dict(model)
+        self._floats = ([mine[k] for k in mine if mine[k].is_floating_point()],
+                        [theirs[k].detach() for k in mine if mine[k].is_floating_point()])
+        self._others = [(mine[k], theirs[k]) for k in mine if not mine[k].is_floating_point()]
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        d = min(self.decay, (1 + step) / (10 + step))
-        mine, theirs = self.module.state_dict(), ckpt.state_dict(model)
-        floats = [k for k, v in mine.items() if v.is_floating_point()]
-        torch._foreach_lerp_([mine[k] for k in floats], [theirs[k].detach() for k in floats], 1.0 - d)
-        for key, value in mine.items():
-            if not value.is_floating_point():
-                value.copy_(theirs[key])
+    def update(self, step: int) -> None:
+        """Move the average towards the model after optimiser step ``step`` (0-based)."""
+        torch._foreach_lerp_(*self._floats, 1.0 - min(self.decay, (1 + step) / (10 + step)))
+        for average, current in self._others:
+            average.copy_(current)
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -267,7 +269,7 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
             ckpt.load_weights(out, ckpt.LAST, model)
         else:  # last holds the average (what was evaluated), last-train the weights the optimiser was moving
             ckpt.load_weights(out, ckpt.LAST, average.module)
-            ckpt.load_weights(out, ckpt.TRAIN_WEIGHTS, model)
+            ckpt.load_weights_file(out / ckpt.TRAIN_WEIGHTS_FILE, model)
         ckpt.load_optimizer(out, optimizer, saved["optimizer"])
         _restore_rng(ckpt.load_tensors(out / ckpt.RNG_FILE), generator, rank, device)
         state.update({k: saved[k] for k in ("epoch", "best", "best_epoch")})
@@ -307,7 +309,7 @@ def _fit(model, source: StepSource, evaluate, config: TrainConfig, out: Path, ru
                 metrics = train_step(net, optimizer, groups, ctx, generator, config.grad_clip,
                                      config.kl_scale(state["step"]))
                 if average is not None:
-                    average.update(model, state["step"])
+                    average.update(state["step"])
                 state["step"] += 1
                 for k, v in metrics.items():
                     sums[k] = sums.get(k, 0.0) + v.float()
@@ -415,7 +417,7 @@ def _save_epoch(out: Path, epoch: int, model, optimizer, rng: dict[str, Tensor],
              ckpt.RNG_FILE: lambda p: ckpt.write_tensors(p, rng)}
     if trained is not None:
         trained_weights = ckpt.state_dict(trained)
-        files[f"{ckpt.TRAIN_WEIGHTS}.safetensors"] = lambda p: ckpt.write_tensors(p, trained_weights)
+        files[ckpt.TRAIN_WEIGHTS_FILE] = lambda p: ckpt.write_tensors(p, trained_weights)
     if keep[0]:
         files[f"{ckpt.BEST}.safetensors"] = lambda p: ckpt.write_tensors(p, weights)
     if keep[1]:
