@@ -119,21 +119,21 @@ def main():
     elif cpu_peak:
         print(f"no published CPU peak: utilisation is relative to a measured fp32 2048^3 matmul, "
               f"{cpu_peak * 1e3:.1f} GFLOP/s")
+    header = (f"\n{'mode':<14}{'step (ms)':>11}{'paired/s':>11}{'TFLOP/s':>10}{'util.':>8}"
+              f"{'vs ' + args.modes.split(',')[0]:>18}{'140 ep. MassBank':>18}{'mem (GiB)':>11}")
+    print(header, flush=True)
     rows = []
-    for mode in args.modes.split(","):
+    for mode in args.modes.split(","):  # each row as soon as it is measured: a run cut short keeps its rows
         precision, how = mode.split("-")
         r = run_mode(args.model, preset, device, args.batch_size, args.steps, args.warmup, precision,
                      compiled=how == "compile")
         achieved = flops / r["step_s"] / 1e12
         r.update(mode=mode, tflops=achieved, mfu=achieved / (peak or cpu_peak))
         rows.append(r)
-    base = rows[0]["paired_per_s"]
-    print(f"\n{'mode':<14}{'step (ms)':>11}{'paired/s':>11}{'TFLOP/s':>10}{'util.':>8}{'vs ' + rows[0]['mode']:>18}"
-          f"{'140 ep. MassBank':>18}{'mem (GiB)':>11}")
-    for r in rows:
         epochs_s = 140 * MASSBANK_TRAIN_PAIRED / r["paired_per_s"]
         print(f"{r['mode']:<14}{r['step_s'] * 1e3:>11.1f}{r['paired_per_s']:>11.0f}{r['tflops']:>10.3f}"
-              f"{r['mfu']:>8.1%}{r['paired_per_s'] / base:>17.2f}x{epochs_s / 60:>15.1f} min{r['memory_gib']:>11.1f}")
+              f"{r['mfu']:>8.1%}{r['paired_per_s'] / rows[0]['paired_per_s']:>17.2f}x{epochs_s / 60:>15.1f} min"
+              f"{r['memory_gib']:>11.1f}", flush=True)
     print(f"\nparameters: {rows[0]['parameters']:,}; 140-epoch estimate assumes {MASSBANK_TRAIN_PAIRED:,} paired "
           "training spectra per epoch (MassBank, 80 % train split) at the measured rate")
 
