@@ -24,7 +24,7 @@ import time
 import torch
 
 from specvae.models import build_model, count_parameters, spectra_model_config
-from specvae.training.loop import autocast, compile_networks, resolve_device, train_step
+from specvae.training.loop import TrainConfig, autocast, compile_networks, make_optimizer, resolve_device, train_step
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0, "L4": 121.0}
 MASSBANK_TRAIN_PAIRED = 50_000  # about 80 % of the 63,098 MassBank spectra
@@ -66,12 +66,12 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def run_mode(model_name, preset, device, batch, steps, warmup, precision, compiled) -> dict:
+def run_mode(model_name, preset, device, batch, steps, warmup, precision, compiled, profile: int = 0) -> dict:
     torch.manual_seed(0)
     model = build_model(spectra_model_config(model_name, preset=preset)).to(device).train()
     if compiled:
         compile_networks(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = make_optimizer(model, TrainConfig(lr=1e-4))  # the optimiser training uses (fused Adam)
     gen = torch.Generator(device=device).manual_seed(0)
     x1, x2 = synthetic_batch(batch, 2149, device, gen)
     groups = [{"spectrum": x1, "fingerprint": x2}, {"spectrum": x1.roll(1, 0)}, {"fingerprint": x2.roll(1, 0)}]
@@ -88,9 +88,25 @@ def run_mode(model_name, preset, device, batch, steps, warmup, precision, compil
         train_step(model, optimizer, groups, ctx, gen)
     _sync(device)
     seconds = (time.perf_counter() - start) / steps
+    if profile:
+        print_profile(lambda: train_step(model, optimizer, groups, ctx, gen), device, profile)
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     return {"step_s": seconds, "paired_per_s": batch / seconds, "warmup_s": warm, "memory_gib": memory,
             "parameters": count_parameters(model)}
+
+
+def print_profile(step, device, rows: int, steps: int = 3) -> None:
+    """The operators taking the most device time (CPU time on a CPU) over ``steps`` profiled steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        _sync(device)
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(f"profile of {steps} steps, by {key}:")
+    print(prof.key_averages().table(sort_by=key, row_limit=rows, max_name_column_width=60), flush=True)
 
 
 def main():
@@ -103,6 +119,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak of the device")
     parser.add_argument("--modes", default="fp32-eager,bf16-eager,bf16-compile")
+    parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
+                        help="after each mode, print its ROWS most expensive operators (torch.profiler)")
     args = parser.parse_args()
 
     device = resolve_device(args.gpu)
@@ -126,7 +144,7 @@ def main():
     for mode in args.modes.split(","):  # each row as soon as it is measured: a run cut short keeps its rows
         precision, how = mode.split("-")
         r = run_mode(args.model, preset, device, args.batch_size, args.steps, args.warmup, precision,
-                     compiled=how == "compile")
+                     compiled=how == "compile", profile=args.profile)
         achieved = flops / r["step_s"] / 1e12
         r.update(mode=mode, tflops=achieved, mfu=achieved / (peak or cpu_peak))
         rows.append(r)
