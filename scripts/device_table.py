@@ -13,9 +13,8 @@ Each run is the ``specvae train`` command line of :data:`RUNS` plus :data:`COMMO
 and the imports start once. Usage (the middle step on the GPU machine, ``devdata`` carried there)::
 
     python scripts/device_table.py prepare --data runs/massbank --casmi ../shared/data/casmi2016 --out devdata
-    python scripts/device_table.py train --prepared devdata --out $OUT --time-limit 100 --budget 480
-    python scripts/device_table.py rank --prepared devdata --results DIR/results --out runs/gpu \\
-        --casmi ../shared/data/casmi2016
+    python scripts/device_table.py train --prepared devdata --out $OUT --time-limit 125 --budget 470
+    python scripts/device_table.py rank --results DIR/results --casmi ../shared/data/casmi2016 --out runs/gpu
 """
 
 from __future__ import annotations
@@ -139,7 +138,7 @@ def train(prepared: Path, out: Path, time_limit: float, budget: float, names: li
                 report["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
             (results / f"{name}.report.json").write_text(json.dumps(report, indent=2))
             print(f"{name}: test {report['test']['model']}", flush=True)
-        except BaseException as exc:  # noqa: BLE001 -- keep going with the next run; the log says what happened
+        except (Exception, SystemExit) as exc:  # keep going with the next run; the log says what happened
             traceback.print_exc()
             print(f"{name}: FAILED ({type(exc).__name__}: {exc})", flush=True)
         finally:
@@ -193,7 +192,11 @@ class StoredPredictions:
                      **_) -> np.ndarray:
         if mode != "mean":
             raise ValueError("stored predictions are posterior means")
-        return np.stack([self.probs[_digest(r)] for r in np.asarray(spectra, dtype=np.float32)])
+        rows = [self.probs.get(_digest(r)) for r in np.asarray(spectra, dtype=np.float32)]
+        if any(p is None for p in rows):
+            raise ValueError(f"{sum(p is None for p in rows)} spectra have no stored prediction: the predictions "
+                             "were made for other spectra (rerun `prepare` and `train`)")
+        return np.stack(rows)
 
 
 def rank(results: Path, casmi: Path, out: Path, names: list[str]) -> None:
@@ -227,7 +230,8 @@ def main() -> None:
     t = sub.add_parser("train")
     t.add_argument("--prepared", type=Path, required=True)
     t.add_argument("--out", type=Path, required=True)
-    t.add_argument("--time-limit", type=float, default=100.0, help="training seconds per run")
+    t.add_argument("--time-limit", type=float, default=100.0,
+                   help="wall seconds per run, evaluation and checkpoints included (specvae train --time-limit)")
     t.add_argument("--budget", type=float, default=480.0, help="seconds for all runs; a run is skipped when "
                    "less than a minute is left")
     t.add_argument("--runs", default=",".join(RUNS))
