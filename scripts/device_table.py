@@ -9,8 +9,8 @@ image has. RDKit is needed twice, and both are done on the machine that has it:
   challenge spectra that ``prepare`` wrote, and ``rank`` ranks the candidates with those probabilities through the
   same :func:`specvae.retrieval.casmi.evaluate_casmi` that ``specvae evaluate casmi`` runs.
 
-Each run is the ``specvae train`` command line of :data:`RUNS` plus :data:`COMMON`, run in one process so that CUDA
-and the imports start once. Usage (the middle step on the GPU machine, ``devdata`` carried there)::
+Each run is the ``specvae train`` command line of :data:`RUNS` plus :data:`COMMON` and :data:`ON_GPU`, run in one
+process so that CUDA and the imports start once. Usage (the middle step on the GPU machine, ``devdata`` carried there)::
 
     python scripts/device_table.py prepare --data runs/massbank --casmi ../shared/data/casmi2016 --out devdata
     python scripts/device_table.py train --prepared devdata --out $OUT --time-limit 125 --budget 470
@@ -48,9 +48,13 @@ RUNS: dict[str, list[str]] = {
     # The paper's SVAE as published: widths, objective, lr 1e-4, batch 250.
     "svae_paper": ["--model", "svae", "--preset", "paper"],
 }
-COMMON = ["--gpu", "0", "--epochs", "140", "--select", "val_top1", "--compile", "off", "--threads", "4"]
+COMMON = ["--epochs", "140", "--select", "val_top1", "--compile", "off"]
+ON_GPU = ["--gpu", "0", "--threads", "4"]
+REHEARSAL = ["--preset", "tiny", "--epochs", "2", "--max-steps-per-epoch", "3", "--threads", "1"]  # after RUNS'
 MASSES = "masses.json"
 CASMI = "casmi_positive.npz"
+# the CASMI 2016 layout of shared/data/casmi2016
+CHALLENGES, SOLUTIONS = Path("spectra_raw_mgf/challenge"), Path("solutions/casmi_2016_challenge_test.csv")
 
 log = logging.getLogger("device_table")
 
@@ -62,8 +66,7 @@ def prepare(data: Path, casmi: Path, out: Path) -> None:
     from specvae import schema
     from specvae.datasets.decoys import monoisotopic_masses
     from specvae.ingest.binning import densify
-    from specvae.retrieval.casmi import find_challenges, read_solutions
-    from specvae.retrieval.queries import load_query_spectra
+    from specvae.retrieval.casmi import find_challenges, load_challenge_spectra, read_solutions
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(data, out / data.name, dirs_exist_ok=True)
@@ -71,16 +74,12 @@ def prepare(data: Path, casmi: Path, out: Path) -> None:
                     .column(schema.SMILES).to_pylist() if s})
     mass = monoisotopic_masses(smiles)
     (out / MASSES).write_text(json.dumps({s: float(m) for s, m in zip(smiles, mass) if np.isfinite(m)}))
-    sols = read_solutions(casmi / "solutions" / "casmi_2016_challenge_test.csv")
-    names, bins, values = [], [], []
-    for name, path in find_challenges(casmi / "spectra_raw_mgf" / "challenge", sols, "positive").items():
-        q = load_query_spectra(path, ion_mode="positive")
-        if q.spectra:
-            names.append(name)
-            bins.append(q.spectra[0].bins)
-            values.append(q.spectra[0].values)
-    np.savez_compressed(out / CASMI, names=np.array(names), spectra=densify(bins, values))
-    print(f"{out}: dataset, {len(mass)} masses, {len(names)} challenge spectra")
+    sols = read_solutions(casmi / SOLUTIONS)
+    queries, _ = load_challenge_spectra(find_challenges(casmi / CHALLENGES, sols, "positive"), sols)
+    spectra = queries.spectra
+    np.savez_compressed(out / CASMI, names=np.array([s.label for s in spectra]),
+                        spectra=densify([s.bins for s in spectra], [s.values for s in spectra]))
+    print(f"{out}: dataset, {len(mass)} masses, {len(spectra)} challenge spectra")
 
 
 def train(prepared: Path, out: Path, time_limit: float, budget: float, names: list[str],
@@ -119,10 +118,7 @@ def train(prepared: Path, out: Path, time_limit: float, budget: float, names: li
             continue
         run = scratch / name
         args = ["train", "--data", str(prepared / "massbank"), "--out", str(run), *COMMON, *RUNS[name],
-                "--time-limit", str(min(time_limit, max(30.0, left - 60)))]
-        if rehearse:
-            args = [a for a in args if a not in ("--gpu", "0")] + ["--preset", "tiny", "--epochs", "2",
-                                                                   "--max-steps-per-epoch", "3", "--threads", "1"]
+                "--time-limit", str(min(time_limit, max(30.0, left - 60))), *(REHEARSAL if rehearse else ON_GPU)]
         print(f"=== {name}: specvae {' '.join(args)}", flush=True)
         clock = time.monotonic()
         try:
@@ -210,11 +206,9 @@ def rank(results: Path, casmi: Path, out: Path, names: list[str]) -> None:
         if not npz.is_file():
             print(f"{name}: no predictions")
             continue
-        summary = evaluate_casmi(casmi / "spectra_raw_mgf" / "challenge",
-                                 casmi / "solutions" / "casmi_2016_challenge_test.csv",
-                                 StoredPredictions(npz, results / name), out / name / "casmi",
-                                 candidates=casmi / "candidates", ion_mode="positive", cache=FingerprintCache(None),
-                                 overwrite=True)
+        summary = evaluate_casmi(casmi / CHALLENGES, casmi / SOLUTIONS, StoredPredictions(npz, results / name),
+                                 out / name / "casmi", candidates=casmi / "candidates", ion_mode="positive",
+                                 cache=FingerprintCache(None), overwrite=True)
         m = summary["metrics"]["positive"]
         print(f"{name}: CASMI positive Top-1/3/10 {m['top1']}/{m['top3']}/{m['top10']}, median rank "
               f"{m['median_rank']}")

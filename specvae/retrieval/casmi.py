@@ -212,18 +212,11 @@ def _load_candidate_lists(names: list[str], directory: Path, workers: int, progr
     return out
 
 
-def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, *, candidates, db, ppm: float,
-                    adducts, mode: str, n_samples: int, seed: int, cache, workers: int,
-                    progress: bool, keep: dict | None = None, score: str = "cross-entropy") -> tuple[list[dict], dict]:
-    """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
-    result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings. ``keep``
-    (a dict) receives the :class:`~specvae.retrieval.ranking.Ranked` item of every challenge, for the HTML report."""
-    from specvae.retrieval.candidates import candidate_fingerprints
-    from specvae.retrieval.db import StructureDB
-    from specvae.retrieval.queries import QuerySet, load_query_spectra, predict
-    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, confidence_model, rank_each, scorer_for
+def load_challenge_spectra(paths: dict[str, Path], sols: dict[str, Solution]):
+    """The binned spectrum of every challenge (the first of its file, labelled with the challenge's name, in the ion
+    mode of its solution) as a :class:`~specvae.retrieval.queries.QuerySet`, and challenge name -> why it has none."""
+    from specvae.retrieval.queries import QuerySet, load_query_spectra
 
-    clock, seconds = time.perf_counter(), {}
     queries, skipped = QuerySet([], []), {}
     for name, path in paths.items():
         q = load_query_spectra(path, ion_mode=sols[name].ion_mode)
@@ -232,6 +225,22 @@ def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor
             queries.spectra.append(q.spectra[0])
         else:
             skipped[name] = q.skipped[0].reason if q.skipped else "no spectrum in the file"
+    return queries, skipped
+
+
+def gather_rankings(paths: dict[str, Path], sols: dict[str, Solution], predictor, *, candidates, db, ppm: float,
+                    adducts, mode: str, n_samples: int, seed: int, cache, workers: int,
+                    progress: bool, keep: dict | None = None, score: str = "cross-entropy") -> tuple[list[dict], dict]:
+    """Rank every challenge's candidates with the ranking loop of :mod:`specvae.retrieval.ranking`; returns one
+    result dict per challenge (:data:`~specvae.retrieval.casmi_report.RESULT_COLUMNS`) and the timings. ``keep``
+    (a dict) receives the :class:`~specvae.retrieval.ranking.Ranked` item of every challenge, for the HTML report."""
+    from specvae.retrieval.candidates import candidate_fingerprints
+    from specvae.retrieval.db import StructureDB
+    from specvae.retrieval.queries import predict
+    from specvae.retrieval.ranking import FromDatabase, ListPerSpectrum, confidence_model, rank_each, scorer_for
+
+    clock, seconds = time.perf_counter(), {}
+    queries, skipped = load_challenge_spectra(paths, sols)
     probs = predict(predictor, queries, mode, n_samples, seed)
     latent = scorer_for(predictor, queries, score)
     seconds["spectra_and_prediction"] = round(time.perf_counter() - clock, 2)
