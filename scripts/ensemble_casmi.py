@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--average", choices=("prob", "logit"), default="prob")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if not (args.casmi / "candidates").is_dir():
+        parser.error(f"{args.casmi} is not the CASMI 2016 folder of ../shared/data (no candidates/ in it): --casmi")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
