@@ -78,8 +78,9 @@ def exclusions(shared: Path, out: Path) -> Path:
     from specvae import schema
     from specvae.demo import packaged_sample
     from specvae.ingest import ingest
+    from specvae.retrieval.casmi import casmi2016_layout
 
-    solutions = pd.read_csv(shared / "casmi2016" / "solutions" / "casmi_2016_challenge_test.csv")
+    solutions = pd.read_csv(casmi2016_layout(shared / "casmi2016")["solutions"])
     casmi = sorted({k[:14] for k in solutions["INCHIKEY"].dropna()})
     with tempfile.TemporaryDirectory() as tmp:
         ingest([packaged_sample()], Path(tmp) / "demo")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from specvae.ingest import ingest
     from specvae.ingest.clean import Cleaning
-    from specvae.retrieval.casmi import evaluate_casmi
+    from specvae.retrieval.casmi import casmi2016_layout, evaluate_casmi
     from specvae.retrieval.predict import Predictor
     from specvae.training.loop import TrainConfig
     from specvae.training.spectra import train_spectra
@@ -129,11 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = train_spectra(work / "data", run, model=recipe["model"], preset=recipe["preset"],
                                 model_overrides=recipe["model_overrides"], config=TrainConfig(**recipe["train"]),
                                 overwrite=True)
-    casmi = shared / "casmi2016"
-    evaluation = evaluate_casmi(casmi / "spectra_raw_mgf" / "challenge",
-                                casmi / "solutions" / "casmi_2016_challenge_test.csv", Predictor.from_run(run),
-                                work / "casmi", candidates=casmi / "candidates", ion_mode="positive",
-                                overwrite=True)
+    evaluation = evaluate_casmi(**casmi2016_layout(shared / "casmi2016"), predictor=Predictor.from_run(run),
+                                out=work / "casmi", ion_mode="positive", overwrite=True)
     package(run, work / "data", excluded, evaluation, summary, recipe)
     return 0
 

@@ -53,8 +53,6 @@ ON_GPU = ["--gpu", "0", "--threads", "4"]
 REHEARSAL = ["--preset", "tiny", "--epochs", "2", "--max-steps-per-epoch", "3", "--threads", "1"]  # after RUNS'
 MASSES = "masses.json"
 CASMI = "casmi_positive.npz"
-# the CASMI 2016 layout of shared/data/casmi2016
-CHALLENGES, SOLUTIONS = Path("spectra_raw_mgf/challenge"), Path("solutions/casmi_2016_challenge_test.csv")
 
 log = logging.getLogger("device_table")
 
@@ -66,7 +64,7 @@ def prepare(data: Path, casmi: Path, out: Path) -> None:
     from specvae import schema
     from specvae.datasets.decoys import monoisotopic_masses
     from specvae.ingest.binning import densify
-    from specvae.retrieval.casmi import find_challenges, load_challenge_spectra, read_solutions
+    from specvae.retrieval.casmi import casmi2016_layout, find_challenges, load_challenge_spectra, read_solutions
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(data, out / data.name, dirs_exist_ok=True)
@@ -74,8 +72,9 @@ def prepare(data: Path, casmi: Path, out: Path) -> None:
                     .column(schema.SMILES).to_pylist() if s})
     mass = monoisotopic_masses(smiles)
     (out / MASSES).write_text(json.dumps({s: float(m) for s, m in zip(smiles, mass) if np.isfinite(m)}))
-    sols = read_solutions(casmi / SOLUTIONS)
-    queries, _ = load_challenge_spectra(find_challenges(casmi / CHALLENGES, sols, "positive"), sols)
+    layout = casmi2016_layout(casmi)
+    sols = read_solutions(layout["solutions"])
+    queries, _ = load_challenge_spectra(find_challenges(layout["challenges"], sols, "positive"), sols)
     spectra = queries.spectra
     np.savez_compressed(out / CASMI, names=np.array([s.label for s in spectra]),
                         spectra=densify([s.bins for s in spectra], [s.values for s in spectra]))
@@ -199,16 +198,16 @@ def rank(results: Path, casmi: Path, out: Path, names: list[str]) -> None:
     """``specvae evaluate casmi`` (positive, raw probabilities) of every run in ``results`` with its stored
     predictions; prints one line per run."""
     from specvae.chem.cache import FingerprintCache
-    from specvae.retrieval.casmi import evaluate_casmi
+    from specvae.retrieval.casmi import casmi2016_layout, evaluate_casmi
 
     for name in names:
         npz = results / f"{name}.casmi.npz"
         if not npz.is_file():
             print(f"{name}: no predictions")
             continue
-        summary = evaluate_casmi(casmi / CHALLENGES, casmi / SOLUTIONS, StoredPredictions(npz, results / name),
-                                 out / name / "casmi", candidates=casmi / "candidates", ion_mode="positive",
-                                 cache=FingerprintCache(None), overwrite=True)
+        summary = evaluate_casmi(**casmi2016_layout(casmi), predictor=StoredPredictions(npz, results / name),
+                                 out=out / name / "casmi", ion_mode="positive", cache=FingerprintCache(None),
+                                 overwrite=True)
         m = summary["metrics"]["positive"]
         print(f"{name}: CASMI positive Top-1/3/10 {m['top1']}/{m['top3']}/{m['top10']}, median rank "
               f"{m['median_rank']}")

@@ -53,14 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
-    from specvae.retrieval.casmi import evaluate_casmi
+    from specvae.retrieval.casmi import casmi2016_layout, evaluate_casmi
     from specvae.retrieval.predict import Predictor
 
     torch.set_num_threads(args.threads)
     ensemble = Ensemble([Predictor.from_run(r, calibration="none") for r in args.runs], args.average)
-    summary = evaluate_casmi(args.casmi / "spectra_raw_mgf" / "challenge",
-                             args.casmi / "solutions" / "casmi_2016_challenge_test.csv", ensemble, args.out / "casmi",
-                             candidates=args.casmi / "candidates", ion_mode="positive", overwrite=True)
+    summary = evaluate_casmi(**casmi2016_layout(args.casmi), predictor=ensemble, out=args.out / "casmi",
+                             ion_mode="positive", overwrite=True)
     m = summary["metrics"]["positive"]
     print(f"{len(args.runs)} runs, {args.average} average: CASMI positive Top-1 / 3 / 10 {m['top1']} / {m['top3']} / "
           f"{m['top10']}, median rank {m['median_rank']}")

@@ -38,6 +38,15 @@ from specvae.retrieval.scoring import check_score
 
 log = logging.getLogger("specvae.evaluate")
 
+
+def casmi2016_layout(root: str | Path) -> dict[str, Path]:
+    """``challenges``, ``solutions`` and ``candidates`` of a folder laid out as ``shared/data/casmi2016`` (the
+    organisers' layout), named as :func:`evaluate_casmi`'s arguments: ``evaluate_casmi(**casmi2016_layout(root),
+    predictor=..., out=...)``."""
+    root = Path(root)
+    return {"challenges": root / "spectra_raw_mgf" / "challenge",
+            "solutions": root / "solutions" / "casmi_2016_challenge_test.csv", "candidates": root / "candidates"}
+
 # Published CASMI 2016 category 2 results on the 127 positive challenges (NOTES.md): correct structure ranked first /
 # within the top 10.
 ANCHORS = {"CSI:FingerID": {"top1": 70, "top10": 100, "of": 127}}

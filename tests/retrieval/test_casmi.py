@@ -8,7 +8,7 @@ import pytest
 from rank_helpers import OraclePredictor, write_tiny_run
 
 from specvae.errors import InputError
-from specvae.retrieval.casmi import read_solutions, summarize, topk_counts
+from specvae.retrieval.casmi import casmi2016_layout, read_solutions, summarize, topk_counts
 
 ANSWERS = {  # the fixture's challenges, sorted by name
     "Challenge-001": "NC1=C2C=CC(=CC2=CC=C1)S(O)(=O)=O",
@@ -44,9 +44,7 @@ def test_solutions_polarity_and_identity(fixtures):
 @pytest.fixture
 def casmi(fixtures):
     pytest.importorskip("specvae.ingest", reason="needs specvae.ingest (branch ingest) for reading spectra")
-    root = fixtures / "casmi"
-    return dict(challenges=root / "spectra_raw_mgf" / "challenge",
-                solutions=root / "solutions" / "casmi_2016_challenge_test.csv", candidates=root / "candidates")
+    return casmi2016_layout(fixtures / "casmi")  # the fixture folder is laid out as shared/data/casmi2016
 
 
 def test_oracle_ranks_every_answer_first(casmi, tmp_path):
